@@ -1,0 +1,53 @@
+# rnncourse: two commands for a fresh machine with Python 3.11 and make.
+#   make lab    set everything up, then open the course in JupyterLab
+#   make test   set everything up, then lint and run every test and every lesson
+# Set-up is idempotent: .venv/.installed is rebuilt only when requirements.txt or pyproject.toml
+# changed, so a second run installs nothing.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+START  := notebooks/00_start_here.ipynb
+# Run as root (containers, CI), Jupyter refuses to start without this flag.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
+
+.PHONY: lab test setup notebooks lint clean check-python
+
+# Stop at once, naming the version found and the one needed, on a Python older than 3.11.
+define CHECK_PYTHON
+@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "rnncourse needs Python 3.11 or newer; found Python %d.%d.%d at %s. Install Python 3.11 and run: make $(MAKECMDGOALS) PYTHON=python3.11" % (v[0], v[1], v[2], sys.executable))' \
+  || { echo "make: stopped: rnncourse needs Python 3.11 or newer (tried $(PYTHON))." >&2; exit 1; }
+endef
+
+check-python:
+	$(CHECK_PYTHON)
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(CHECK_PYTHON)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+	@echo "rnncourse: environment ready in $(VENV)"
+
+lab: check-python $(STAMP)
+	@echo "Starting JupyterLab on 127.0.0.1:$(PORT); open the URL with its token printed below."
+	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  --LabApp.default_url=/lab/tree/$(START) $(ROOT_FLAG)
+
+test: check-python $(STAMP) lint
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+lint: check-python $(STAMP)
+	$(BIN)/ruff check rnncourse tests notebooks $(wildcard benchmarks)
+
+# Regenerate every lesson notebook (.ipynb, no outputs) from its reviewed source (.py).
+notebooks: check-python $(STAMP)
+	$(BIN)/python -m rnncourse.lessons sync
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info rnncourse.egg-info

@@ -1,0 +1,107 @@
+"""The lesson files: each lesson is a pair ``notebooks/NN_slug.py`` + ``notebooks/NN_slug.ipynb``.
+
+The ``.py`` (jupytext percent format) is the file people review and edit; the ``.ipynb`` is
+generated from it without outputs, so that GitHub, nbviewer, Colab and Binder open it directly.
+
+Command line (``make notebooks`` runs the first)::
+
+    python -m rnncourse.lessons sync     # regenerate every .ipynb from its .py
+    python -m rnncourse.lessons check    # exit 1 if a pair drifted or an .ipynb has outputs
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+
+
+def lesson_sources(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The lesson sources ``NN_slug.py`` in ``folder``, in lesson order."""
+    return sorted(p for p in folder.glob("*.py") if _NAME.match(p.stem))
+
+
+def lesson_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The lesson notebooks ``NN_slug.ipynb`` in ``folder``, in lesson order."""
+    return sorted(p for p in folder.glob("*.ipynb") if _NAME.match(p.stem))
+
+
+def _cells(notebook) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+def sync(folder: Path = NOTEBOOKS) -> list[Path]:
+    """Write ``NN_slug.ipynb`` from every ``NN_slug.py`` (no outputs); return the files written."""
+    import jupytext
+
+    written = []
+    for source in lesson_sources(folder):
+        notebook = jupytext.read(source)
+        # Stable cell ids: regenerating an unchanged lesson must not change its .ipynb.
+        for index, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{index:03d}"
+        target = source.with_suffix(".ipynb")
+        jupytext.write(notebook, target, fmt="ipynb")
+        written.append(target)
+    return written
+
+
+def problems(folder: Path = NOTEBOOKS) -> list[str]:
+    """Everything wrong with the lesson pairs in ``folder``, one sentence each.
+
+    A pair drifts when the cell types or sources of the ``.py`` and the ``.ipynb`` differ (the
+    check ``jupytext --diff`` cannot do: it exits 0 either way). A committed ``.ipynb`` must carry
+    no outputs and no execution counts.
+    """
+    import jupytext
+
+    found = []
+    sources = {p.stem for p in lesson_sources(folder)}
+    notebooks = {p.stem for p in lesson_notebooks(folder)}
+    for stem in sorted(sources - notebooks):
+        found.append(f"{stem}.py has no {stem}.ipynb: run `make notebooks`")
+    for stem in sorted(notebooks - sources):
+        found.append(f"{stem}.ipynb has no {stem}.py source")
+    for stem in sorted(sources & notebooks):
+        py = jupytext.read(folder / f"{stem}.py")
+        nb = jupytext.read(folder / f"{stem}.ipynb")
+        py_cells, nb_cells = _cells(py), _cells(nb)
+        if py_cells != nb_cells:
+            first = next(
+                (i for i, (a, b) in enumerate(zip(py_cells, nb_cells)) if a != b),
+                min(len(py_cells), len(nb_cells)),
+            )
+            found.append(
+                f"{stem}: .py and .ipynb differ ({len(py_cells)} vs {len(nb_cells)} cells, "
+                f"first difference at cell {first}): run `make notebooks`"
+            )
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if cell.get("outputs"):
+                found.append(f"{stem}.ipynb: cell {index} carries outputs")
+            if cell.get("execution_count") is not None:
+                found.append(f"{stem}.ipynb: cell {index} carries an execution count")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "check"
+    if command == "sync":
+        for path in sync():
+            print(f"wrote {path.relative_to(NOTEBOOKS.parent)}")
+        return 0
+    if command == "check":
+        found = problems()
+        for line in found:
+            print(line)
+        return 1 if found else 0
+    print(f"usage: python -m rnncourse.lessons [sync|check], got {command!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,171 @@
+"""One source of truth for versions, Binder's files, and the start page's environment check."""
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from rnncourse import environment
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_NAME = {"torch": "pytorch-cpu"}  # PyPI name -> conda-forge name, where they differ
+
+
+def runtime_requirements() -> dict[str, Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {Requirement(line).name: Requirement(line) for line in project["dependencies"]}
+
+
+def pinned_versions() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def conda_dependencies() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    specs = {}
+    for entry in env["dependencies"]:
+        assert isinstance(entry, str), f"environment.yml: unexpected entry {entry!r}"
+        name, spec = re.match(r"^([A-Za-z0-9_.-]+)(.*)$", entry).groups()
+        specs[name] = spec
+    return specs
+
+
+def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
+    conda = conda_dependencies()
+    wanted = {CONDA_NAME.get(name, name) for name in runtime_requirements()}
+    listed = set(conda) - {"python", "pip"}
+    assert listed == wanted, (
+        f"environment.yml lacks {sorted(wanted - listed)}, has extra {sorted(listed - wanted)}"
+    )
+
+
+def test_environment_yml_uses_the_same_lower_bounds_as_pyproject():
+    conda = conda_dependencies()
+    for name, req in runtime_requirements().items():
+        assert conda[CONDA_NAME.get(name, name)] == str(req.specifier), name
+
+
+def test_environment_yml_is_what_repo2docker_needs():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    assert "python=3.11" in env["dependencies"]  # python>=3.11 is not parsed: it gives 3.10
+    assert "pip" in env["dependencies"]
+
+
+def test_every_runtime_package_is_pinned_and_the_pin_satisfies_the_bound():
+    pins = pinned_versions()
+    for name, req in runtime_requirements().items():
+        assert name in pins, f"{name} is a runtime dependency but requirements.txt does not pin it"
+        assert req.specifier.contains(Version(pins[name])), f"{name}=={pins[name]} vs {req}"
+    assert pins["torch"] == "2.13.0", "torch must stay pinned to the CPU build on local disk"
+
+
+def test_postbuild_installs_the_package_and_stops_on_errors():
+    post = ROOT / "postBuild"
+    assert os.access(post, os.X_OK), "postBuild must be executable"
+    lines = post.read_text().splitlines()
+    assert "set -euo pipefail" in lines
+    assert "python -m pip install --no-deps -e ." in lines
+
+
+def test_the_environment_check_passes_here():
+    report = environment.check_environment()
+    assert report.ok, report.message
+    assert {"python", "torch", "numpy", "ipywidgets", "plotly"} <= set(report.versions)
+    assert "Environment ready" in report._repr_html_()
+
+
+def test_the_environment_check_names_what_to_install(monkeypatch):
+    monkeypatch.setattr(
+        environment, "_minimum_versions", lambda: {"numpy": "99.0", "no_such_package_xyz": "1.0"}
+    )
+    report = environment.check_environment()
+    assert not report.ok
+    assert any("numpy" in p and "99.0" in p and "pip install" in p for p in report.problems)
+    assert any("no_such_package_xyz is not installed" in p for p in report.problems)
+
+
+def test_the_minimum_versions_come_from_the_package_metadata():
+    minimum = environment._minimum_versions()
+    assert minimum["torch"] == str(runtime_requirements()["torch"].specifier).lstrip(">=")
+
+
+def test_the_demo_widget_redraws_when_the_slider_moves():
+    _, slider, figure = environment.demo_widget()
+    before = list(figure.data[0].y)
+    slider.value = 6.0
+    assert list(figure.data[0].y) != before
+    assert max(abs(v) for v in figure.data[0].y) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.fixture
+def python_310(tmp_path):
+    """A python3 that reports version 3.10.13 (the real interpreter with a patched sys)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    fake = "import sys\nsys.version_info = (3, 10, 13, 'final', 0)\n"
+    (site / "sitecustomize.py").write_text(fake)
+    wrapper = tmp_path / "python3"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={site} exec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.mark.parametrize("target", ["lab", "test"])
+def test_make_stops_at_once_on_an_old_python(python_310, target):
+    done = subprocess.run(
+        ["make", "--no-print-directory", target, f"PYTHON={python_310}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    message = done.stderr + done.stdout
+    assert "needs Python 3.11 or newer; found Python 3.10.13" in message
+    assert "pip install" not in message and "jupyter" not in done.stdout.lower()
+
+
+def test_the_setup_is_skipped_when_nothing_changed():
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-q", ".venv/.installed"],
+        cwd=ROOT, capture_output=True, timeout=60,
+    )
+    assert done.returncode == 0, "make setup would reinstall although nothing changed"
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    head = readme[: readme.index("## ", readme.index("make test"))]
+    assert "make lab" in head and "make test" in head
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+@pytest.mark.slow
+def test_repo2docker_builds_binder_from_environment_yml_and_postbuild(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "-q", "jupyter-repo2docker==2026.4.0"],
+        check=True, timeout=300, capture_output=True,
+    )
+    done = subprocess.run(
+        [venv / "bin" / "jupyter-repo2docker", "--no-build", "--debug", str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    dockerfile = done.stdout + done.stderr
+    assert "python=3.11" in dockerfile
+    assert 'env update -p ${NB_PYTHON_PREFIX} --file "environment.yml"' in dockerfile
+    assert "RUN ./postBuild" in dockerfile

@@ -1,0 +1,67 @@
+"""The lesson pairs: every .ipynb matches its .py and is committed without outputs."""
+
+import shutil
+
+import nbformat
+import pytest
+
+from rnncourse import lessons
+
+
+def test_every_lesson_pair_is_in_sync_and_has_no_outputs():
+    assert lessons.lesson_sources(), "no lesson found in notebooks/"
+    assert lessons.problems() == []
+
+
+def test_lessons_are_numbered_from_00():
+    stems = [p.stem for p in lessons.lesson_sources()]
+    assert stems[0] == "00_start_here"
+    numbers = [int(stem[:2]) for stem in stems]
+    assert numbers == sorted(set(numbers)), f"duplicate or unordered lesson numbers: {stems}"
+
+
+@pytest.fixture
+def lesson_copy(tmp_path):
+    for suffix in (".py", ".ipynb"):
+        shutil.copy(lessons.NOTEBOOKS / f"00_start_here{suffix}", tmp_path)
+    assert lessons.problems(tmp_path) == []
+    return tmp_path
+
+
+def test_an_edited_source_is_reported_as_drift(lesson_copy):
+    source = lesson_copy / "00_start_here.py"
+    source.write_text(source.read_text().replace("Check your environment", "Check the setup"))
+    (found,) = lessons.problems(lesson_copy)
+    assert "00_start_here" in found and "make notebooks" in found
+
+
+def test_an_added_cell_is_reported_as_drift(lesson_copy):
+    source = lesson_copy / "00_start_here.py"
+    source.write_text(source.read_text() + "\n# %%\nprint('new cell')\n")
+    assert any("differ" in line for line in lessons.problems(lesson_copy))
+
+
+def test_outputs_and_execution_counts_are_reported(lesson_copy):
+    path = lesson_copy / "00_start_here.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = next(c for c in notebook.cells if c.cell_type == "code")
+    code.execution_count = 3
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nbformat.write(notebook, path)
+    found = lessons.problems(lesson_copy)
+    assert any("carries outputs" in line for line in found)
+    assert any("execution count" in line for line in found)
+
+
+def test_a_lesson_without_its_notebook_is_reported(lesson_copy):
+    (lesson_copy / "00_start_here.ipynb").unlink()
+    assert lessons.problems(lesson_copy) == [
+        "00_start_here.py has no 00_start_here.ipynb: run `make notebooks`"
+    ]
+
+
+def test_sync_regenerates_identically(lesson_copy):
+    notebook = lesson_copy / "00_start_here.ipynb"
+    before = notebook.read_bytes()
+    lessons.sync(lesson_copy)
+    assert notebook.read_bytes() == before, "make notebooks must be reproducible (stable cell ids)"
