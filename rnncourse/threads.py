@@ -1,0 +1,31 @@
+"""One deliberate choice of torch's thread count for every lesson.
+
+Small recurrent models are latency-bound: each time step is a few small matrix products, and
+with a second thread the synchronisation costs more than it saves. Under load from another
+process two threads were measured 10x slower than one. Lessons therefore call
+:func:`set_threads` once at the top; ``make bench`` compares 1 and 2 threads by setting the
+environment variable ``RNNCOURSE_TORCH_THREADS``.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "RNNCOURSE_TORCH_THREADS"
+
+
+def set_threads(default: int = 1) -> int:
+    """Set torch's intra-op threads to ``$RNNCOURSE_TORCH_THREADS`` or ``default``; return it."""
+    import torch
+
+    raw = os.environ.get(ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{ENV}: expected a positive integer, got {raw!r}")
+        threads = int(raw)
+    else:
+        if isinstance(default, bool) or not isinstance(default, int) or default < 1:
+            raise ValueError(f"default: expected a positive int, got {default!r}")
+        threads = default
+    torch.set_num_threads(threads)
+    return threads
