@@ -1,0 +1,368 @@
+"""The one training loop of the course.
+
+::
+
+    from rnncourse import models, tasks, train
+    test_x, test_y = tasks.adding_test_set(T=50)
+    result = train.train(
+        lambda: models.SequenceRegressor("gru", 2, 64, 1),
+        lambda rng: tasks.adding_batch(64, 50, rng),
+        torch.nn.functional.mse_loss,
+        steps=2000, lr=3e-3, clip=1.0, seed=0,
+        eval_fn=train.eval_on(test_x, test_y, torch.nn.functional.mse_loss), target=0.01)
+
+What it guarantees:
+
+* **Seeded.** ``seed`` seeds torch (inside ``torch.random.fork_rng``, so the caller's global
+  random state is left as it was) and a ``numpy.random.Generator`` handed to ``make_batch``.
+  Pass the model as a zero-argument function (``lambda: Model(...)``) and its initialisation
+  becomes part of the seeded run too. Same seed, same numbers, step for step.
+* **Threads set deliberately.** ``torch.set_num_threads(threads)`` (1 by default: small
+  recurrent models are latency-bound) for the run, the previous value restored afterwards.
+* **Honest records.** ``grad_norms`` are the global gradient norms *before* clipping. A
+  non-finite loss or gradient stops the run with ``diverged=True``; the bad value is recorded
+  and no exception is raised.
+* **Early stop.** With ``eval_fn`` and ``target`` the run stops at the first evaluation whose
+  metric is below ``target``; ``steps_to_target`` and ``seconds_to_target`` say when.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import validate
+from .models import count_parameters
+
+__all__ = ["TrainResult", "train", "evaluate", "eval_on", "OPTIMIZERS", "make_optimizer"]
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+@dataclass
+class TrainResult:
+    """What a :func:`train` run measured.
+
+    ``losses[k]`` and ``grad_norms[k]`` belong to step ``k + 1`` (``grad_norms`` before clipping,
+    empty if ``log_grad_norm=False``). ``evals`` is a list of ``(step, metric)``. ``seconds`` is
+    the wall time of the whole run (evaluations included), ``train_seconds`` the part spent in
+    training steps.
+    """
+
+    losses: list[float]
+    grad_norms: list[float]
+    evals: list[tuple[int, float]]
+    steps_to_target: int | None
+    seconds: float
+    seconds_to_target: float | None
+    train_seconds: float
+    n_params: int
+    config: dict
+    diverged: bool = False
+    diverged_at: int | None = None
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def steps(self) -> int:
+        """Number of steps run (fewer than asked after early stop or divergence)."""
+        return len(self.losses)
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+    @property
+    def final_eval(self) -> float | None:
+        return self.evals[-1][1] if self.evals else None
+
+    @property
+    def best_eval(self) -> float | None:
+        finite = [m for _, m in self.evals if math.isfinite(m)]
+        return min(finite) if finite else None
+
+    @property
+    def ms_per_step(self) -> float | None:
+        return 1000 * self.train_seconds / self.steps if self.steps else None
+
+    def to_dict(self) -> dict:
+        """Plain data (lists, floats, ints, strings) for :func:`rnncourse.results.save_result`."""
+        return {
+            "losses": list(self.losses),
+            "grad_norms": list(self.grad_norms),
+            "evals": [[int(s), float(m)] for s, m in self.evals],
+            "steps": self.steps,
+            "steps_to_target": self.steps_to_target,
+            "seconds": self.seconds,
+            "seconds_to_target": self.seconds_to_target,
+            "train_seconds": self.train_seconds,
+            "ms_per_step": self.ms_per_step,
+            "n_params": self.n_params,
+            "final_loss": self.final_loss,
+            "final_eval": self.final_eval,
+            "best_eval": self.best_eval,
+            "diverged": self.diverged,
+            "diverged_at": self.diverged_at,
+            "config": dict(self.config),
+        }
+
+    def __repr__(self) -> str:
+        parts = [f"steps={self.steps}", f"final_loss={_fmt(self.final_loss)}"]
+        if self.evals:
+            parts.append(f"final_eval={_fmt(self.final_eval)}")
+        if self.config.get("target") is not None:
+            parts.append(f"steps_to_target={self.steps_to_target}")
+        if self.diverged:
+            parts.append(f"diverged_at={self.diverged_at}")
+        parts += [f"seconds={self.seconds:.2f}", f"n_params={self.n_params}"]
+        return f"TrainResult({', '.join(parts)})"
+
+
+def _fmt(v):
+    return "None" if v is None else f"{v:.4g}"
+
+
+def make_optimizer(name: str, params, lr: float, **kwargs) -> torch.optim.Optimizer:
+    """``"adam"``, ``"adamw"``, ``"sgd"`` or ``"rmsprop"`` over ``params``, learning rate ``lr``."""
+    validate.choice("optimizer", name, OPTIMIZERS)
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+           "rmsprop": torch.optim.RMSprop}[name]
+    return cls(params, lr=lr, **kwargs)
+
+
+def _grad_norm(params) -> float:
+    grads = [p.grad.detach() for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])))
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def evaluate(model: nn.Module, inputs, targets, metric: Callable, *,
+             batch_size: int | None = None) -> float:
+    """``metric(model(inputs), targets)`` as a float, without gradients, in eval mode.
+
+    With ``batch_size`` the inputs are split along the batch axis (axis 1 time-major, 0 if the
+    model is ``batch_first``), the targets along axis 0 (``(B, O)``) or 1 (per-step ``(T, B)``),
+    and the batch-size weighted mean of the metric is returned (exact for means over sequences
+    such as MSE and cross-entropy).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not callable(metric):
+        raise TypeError(f"metric: expected a function (output, target) -> number, got "
+                        f"{type(metric).__name__}")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            if batch_size is None:
+                return float(metric(model(inputs), targets))
+            batch_size = validate.positive_int("batch_size", batch_size)
+            axis = 0 if getattr(model, "batch_first", False) else 1
+            n = inputs.shape[axis]
+            per_step = axis == 1 and targets.dim() >= 2 and targets.shape[:2] == inputs.shape[:2]
+            t_axis = 1 if per_step else 0
+            total, count = 0.0, 0
+            for start in range(0, n, batch_size):
+                size = min(batch_size, n - start)
+                x = inputs.narrow(axis, start, size)
+                y = targets.narrow(t_axis, start, size)
+                total += float(metric(model(x), y)) * size
+                count += size
+            return total / count
+    finally:
+        model.train(was_training)
+
+
+def eval_on(inputs, targets, metric: Callable, *, batch_size: int | None = None) -> Callable:
+    """An ``eval_fn`` for :func:`train`: ``model -> evaluate(model, inputs, targets, metric)``."""
+    if not callable(metric):
+        raise TypeError(f"metric: expected a function (output, target) -> number, got "
+                        f"{type(metric).__name__}")
+
+    def eval_fn(model):
+        return evaluate(model, inputs, targets, metric, batch_size=batch_size)
+
+    eval_fn.__qualname__ = f"eval_on({_name(metric)})"
+    return eval_fn
+
+
+def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: float,
+          optimizer: str = "adam", optimizer_kwargs: dict | None = None,
+          clip: float | None = None, seed: int = 0, threads: int = 1,
+          eval_fn: Callable | None = None, eval_every: int = 50, target: float | None = None,
+          progress: bool = True, log_grad_norm: bool = True,
+          config: dict | None = None) -> TrainResult:
+    """Train ``model`` for up to ``steps`` steps; return a :class:`TrainResult`.
+
+    ``model``: an ``nn.Module``, or a zero-argument function returning one (built inside the
+    seeded run, so its initial weights are reproducible; ``result.model`` holds it).
+    ``make_batch(rng) -> (x, y)`` draws a fresh batch from the ``numpy.random.Generator``
+    ``rng``; ``loss_fn(model(x), y)`` is a scalar tensor. ``clip`` is the maximum global
+    gradient norm (``torch.nn.utils.clip_grad_norm_``), ``None`` for no clipping.
+    ``eval_fn(model) -> float`` runs every ``eval_every`` steps and after the last one (see
+    :func:`eval_on`); with ``target`` the run stops once the metric is below it. ``config``
+    adds your own entries (task, T, batch size...) to ``result.config``.
+    """
+    steps = validate.positive_int("steps", steps)
+    lr = validate.positive_float("lr", lr)
+    validate.choice("optimizer", optimizer, OPTIMIZERS)
+    if optimizer_kwargs is not None and not isinstance(optimizer_kwargs, dict):
+        raise TypeError(f"optimizer_kwargs: expected a dict or None, got "
+                        f"{type(optimizer_kwargs).__name__}")
+    if clip is not None:
+        clip = validate.positive_float("clip", clip)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an int >= 0, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed}")
+    seed = int(seed)
+    threads = validate.positive_int("threads", threads)
+    eval_every = validate.positive_int("eval_every", eval_every)
+    if not callable(make_batch):
+        raise TypeError(f"make_batch: expected a function rng -> (inputs, targets), got "
+                        f"{type(make_batch).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn: expected a function (output, target) -> scalar tensor, got "
+                        f"{type(loss_fn).__name__}")
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(f"eval_fn: expected a function model -> float or None, got "
+                        f"{type(eval_fn).__name__}")
+    if target is not None:
+        if eval_fn is None:
+            raise ValueError("target: early stopping compares the evaluation metric with the "
+                             "target; expected an eval_fn as well, got eval_fn=None")
+        if isinstance(target, bool) or not isinstance(target, (int, float, np.floating)):
+            raise TypeError(f"target: expected a number or None, got {type(target).__name__}")
+        target = float(target)
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"config: expected a dict or None, got {type(config).__name__}")
+    _bool("progress", progress)
+    _bool("log_grad_norm", log_grad_norm)
+    if not isinstance(model, nn.Module) and not callable(model):
+        raise TypeError(f"model: expected a torch.nn.Module or a function returning one, got "
+                        f"{type(model).__name__}")
+
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if not isinstance(model, nn.Module):
+                model = model()
+                if not isinstance(model, nn.Module):
+                    raise TypeError(f"model: the function returned a {type(model).__name__}, "
+                                    f"expected a torch.nn.Module")
+            return _loop(model, make_batch, loss_fn, steps=steps, lr=lr, optimizer=optimizer,
+                         optimizer_kwargs=optimizer_kwargs or {}, clip=clip, seed=seed,
+                         threads=threads, eval_fn=eval_fn, eval_every=eval_every,
+                         target=target, progress=progress, log_grad_norm=log_grad_norm,
+                         extra=config or {})
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _bool(name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+
+
+def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs, clip, seed,
+          threads, eval_fn, eval_every, target, progress, log_grad_norm, extra):
+    rng = np.random.default_rng(seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model: expected trainable parameters, got none")
+    opt = make_optimizer(optimizer, params, lr, **optimizer_kwargs)
+    n_params = count_parameters(model)
+    config = {
+        "model": type(model).__name__, "make_batch": _name(make_batch),
+        "loss_fn": _name(loss_fn), "steps": steps, "lr": lr, "optimizer": optimizer,
+        "optimizer_kwargs": dict(optimizer_kwargs), "clip": clip, "seed": seed,
+        "threads": threads, "eval_fn": None if eval_fn is None else _name(eval_fn),
+        "eval_every": eval_every, "target": target, "n_params": n_params,
+        "torch": torch.__version__, "machine": platform.machine(),
+    }
+    config.update(extra)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps, desc="train", leave=True, mininterval=0.5)
+
+    losses: list[float] = []
+    norms: list[float] = []
+    evals: list[tuple[int, float]] = []
+    steps_to_target = seconds_to_target = None
+    diverged, diverged_at = False, None
+    train_seconds = 0.0
+    start = time.perf_counter()
+    model.train()
+    try:
+        for step in range(1, steps + 1):
+            t0 = time.perf_counter()
+            x, y = make_batch(rng)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise TypeError(f"loss_fn: expected a scalar tensor, got "
+                                f"{type(loss).__name__}"
+                                + (f" of shape {tuple(loss.shape)}"
+                                   if isinstance(loss, torch.Tensor) else ""))
+            value = float(loss.detach())
+            losses.append(value)
+            if not math.isfinite(value):
+                if log_grad_norm:
+                    norms.append(float("nan"))
+                diverged, diverged_at = True, step
+                train_seconds += time.perf_counter() - t0
+                break
+            loss.backward()
+            if clip is not None:
+                norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
+            elif log_grad_norm:
+                norm = _grad_norm(params)
+            else:
+                norm = 0.0
+            if log_grad_norm:
+                norms.append(norm)
+            if (clip is not None or log_grad_norm) and not math.isfinite(norm):
+                diverged, diverged_at = True, step
+                train_seconds += time.perf_counter() - t0
+                break
+            opt.step()
+            train_seconds += time.perf_counter() - t0
+            if bar is not None:
+                bar.update(1)
+                if step % 10 == 0:
+                    bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+            if eval_fn is not None and (step % eval_every == 0 or step == steps):
+                metric = float(eval_fn(model))
+                model.train()
+                evals.append((step, metric))
+                if bar is not None:
+                    bar.set_postfix(loss=f"{value:.4g}", eval=f"{metric:.4g}", refresh=False)
+                if target is not None and metric < target:
+                    steps_to_target = step
+                    seconds_to_target = time.perf_counter() - start
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - start
+    return TrainResult(losses=losses, grad_norms=norms, evals=evals,
+                       steps_to_target=steps_to_target, seconds=seconds,
+                       seconds_to_target=seconds_to_target, train_seconds=train_seconds,
+                       n_params=n_params, config=config, diverged=diverged,
+                       diverged_at=diverged_at, model=model)
