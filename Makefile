@@ -13,7 +13,7 @@ START  := notebooks/00_start_here.ipynb
 # Run as root (containers, CI), Jupyter refuses to start without this flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
-.PHONY: lab test setup notebooks lint clean check-python
+.PHONY: lab test setup notebooks lint bench clean check-python
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -51,3 +51,7 @@ notebooks: check-python $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info rnncourse.egg-info
+
+# Speed and memory of the course: lessons, widgets, cells against torch.nn, complexity fits.
+bench: check-python $(STAMP)
+	$(BIN)/python -m benchmarks.run

@@ -1,0 +1,1 @@
+"""Benchmarks of the course (``make bench``): lessons, widgets, cells, complexity."""

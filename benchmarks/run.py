@@ -1,0 +1,377 @@
+"""``make bench``: how long learners wait, how much memory they need, how fast the cells are.
+
+Measures, in one run, on this machine:
+
+1. every lesson executed top to bottom in a fresh kernel (nbclient), wall time and the kernel's
+   peak resident memory, with 1 and with 2 torch threads (``RNNCOURSE_TORCH_THREADS``, which
+   ``rnncourse.threads.set_threads`` reads), and the total for the course;
+2. widget responsiveness: median and 95th percentile of one explorer update (callback plus
+   figure update, in-process);
+3. forward+backward of the numpy and torch-from-scratch cells against ``torch.nn`` at B=32,
+   T=100, I=32, H=256, as ratios in the same run, and the GFLOP/s achieved against a large
+   matrix product's;
+4. the complexity exponents in T and H, with R².
+
+Prints a table, writes ``bench-results/bench-<date>.json`` and ``bench-results/latest.json``,
+and rewrites the table in README.md between the ``bench:start`` / ``bench:end`` markers.
+Targets (from the issues) are reported next to each number: ``ok`` or ``MISSED``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-results"
+README = ROOT / "README.md"
+
+# Budgets from the lesson issues, in seconds (top to bottom, fresh kernel, this 2-core machine).
+LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "06": 120,
+                   "07": 90, "08": 60}
+RSS_LIMIT_MB = 1536  # Binder's ceiling is 2 GB; leave room for the server
+WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
+RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM": 3.0}
+
+_PEAK_RSS_CELL = (
+    "import resource as _r, json as _j\n"
+    "print('RNNCOURSE_PEAK_RSS_KB=' + _j.dumps(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss))"
+)
+
+
+def machine() -> dict:
+    import numpy
+    import torch
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": numpy.__version__,
+            "date": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+# ---------------------------------------------------------------------------- 1. lessons
+
+def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
+    """Execute one lesson in a fresh kernel; wall seconds and the kernel's peak RSS in MB."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(_PEAK_RSS_CELL))
+    env_before = os.environ.get("RNNCOURSE_TORCH_THREADS")
+    os.environ["RNNCOURSE_TORCH_THREADS"] = str(threads)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except Exception as err:  # a failing lesson is reported in the table, not a crash
+        error = f"{type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}"
+    finally:
+        if env_before is None:
+            os.environ.pop("RNNCOURSE_TORCH_THREADS", None)
+        else:
+            os.environ["RNNCOURSE_TORCH_THREADS"] = env_before
+    seconds = time.perf_counter() - start
+    peak_mb = None
+    for output in notebook.cells[-1].get("outputs", []):
+        text = output.get("text", "")
+        if "RNNCOURSE_PEAK_RSS_KB=" in text:
+            peak_mb = int(text.split("=")[1]) / 1024
+    return {"lesson": path.stem, "threads": threads, "seconds": seconds, "peak_rss_mb": peak_mb,
+            "error": error}
+
+
+def bench_lessons(threads=(1, 2)) -> list[dict]:
+    from rnncourse.lessons import lesson_notebooks
+
+    rows = []
+    for path in lesson_notebooks():
+        for n in threads:
+            row = run_lesson(path, n)
+            budget = LESSON_BUDGET_S.get(path.stem[:2])
+            row["budget_s"] = budget
+            row["ok"] = (row["error"] is None and budget is not None and row["seconds"] <= budget
+                         and (row["peak_rss_mb"] or 0) <= RSS_LIMIT_MB)
+            rows.append(row)
+            print(f"  {path.stem:<22} {n} thread(s): {row['seconds']:6.1f} s, "
+                  f"peak {row['peak_rss_mb'] or float('nan'):6.0f} MB"
+                  + (f"  ERROR {row['error']}" if row["error"] else ""), flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------------- 2. widgets
+
+def _time_updates(explorer_factory, moves, repeats: int = 3) -> dict:
+    """Median and 95th percentile of one update: set a control's value (callback + figure)."""
+    explorer = explorer_factory()
+    samples = []
+    for _ in range(repeats):
+        for control, value in moves(explorer):
+            start = time.perf_counter()
+            control.value = value
+            samples.append(time.perf_counter() - start)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
+    return {"median_ms": 1e3 * statistics.median(samples), "p95_ms": 1e3 * p95,
+            "updates": len(samples)}
+
+
+def _widget_cases():
+    import numpy as np
+
+    cases = {}
+
+    def gradient_flow():
+        from rnncourse.explorers.gradient_flow import GradientFlowExplorer
+
+        return GradientFlowExplorer(seq_len=200, hidden_size=128)
+
+    def gradient_flow_moves(e):
+        sigmas = [0.8, 0.9, 1.0, 1.1, 1.2, 1.05, 0.95, 0.85]
+        return [(e.sigma, s) for s in sigmas] + [(e.cell, c) for c in ("lstm", "gru", "rnn_tanh")]
+
+    cases["gradient flow (T=200, H=128)"] = (gradient_flow, gradient_flow_moves)
+
+    def hidden_state():
+        from rnncourse.data import load_co2
+        from rnncourse.explorers.hidden_state import HiddenStateExplorer
+
+        _, co2 = load_co2()
+        series = (co2[:52] - co2[:52].mean()) / co2[:52].std()
+        return HiddenStateExplorer(series[:, None], hidden_size=32)
+
+    cases["lesson 1 hidden state"] = (
+        hidden_state, lambda e: [(e.w_scale, v) for v in np.arange(0.5, 1.5, 0.1)])
+
+    def gates():
+        from rnncourse.explorers.gates import GatesExplorer  # lesson 3
+
+        return GatesExplorer.demo()
+
+    cases["lesson 3 gates"] = (gates, lambda e: e.benchmark_moves())
+
+    def attention():
+        from rnncourse.explorers.attention import AttentionExplorer  # lesson 7
+
+        return AttentionExplorer.demo()
+
+    cases["lesson 7 attention"] = (attention, lambda e: e.benchmark_moves())
+    return cases
+
+
+def bench_widgets() -> list[dict]:
+    rows = []
+    for name, (factory, moves) in _widget_cases().items():
+        try:
+            row = {"widget": name, **_time_updates(factory, moves)}
+            row["ok"] = row["median_ms"] < WIDGET_MEDIAN_MS and row["p95_ms"] < WIDGET_P95_MS
+        except ImportError as err:
+            row = {"widget": name, "median_ms": None, "p95_ms": None, "ok": None,
+                   "error": f"not available yet ({err.name or err})"}
+        rows.append(row)
+        print(f"  {name:<30} " + (f"median {row['median_ms']:6.1f} ms, p95 {row['p95_ms']:6.1f} ms"
+                                   if row["median_ms"] is not None else row["error"]), flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------------- 3. cells
+
+def matmul_gflops(threads: int, n: int = 2048, repeats: int = 5) -> float:
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        a @ b
+        best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def numpy_lstm_seconds(B=32, T=100, I=32, H=256, repeats=5) -> float | None:
+    """Median forward+backward of the numpy reference LSTM (float64, as lessons use it)."""
+    import numpy as np
+
+    try:
+        from rnncourse.np_lstm import init_lstm_params, lstm_backward, lstm_forward
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    params = init_lstm_params(I, H, rng)
+    x = rng.standard_normal((T, B, I))
+    zeros = np.zeros((B, H))
+    dh = np.ones((T, B, H))
+
+    def run():
+        h, c, cache = lstm_forward(x, zeros, zeros, params)
+        lstm_backward(dh, cache)
+
+    run()
+    return statistics.median(_timed(run) for _ in range(repeats))
+
+
+def bench_cells(threads=(1, 2), repeats: int = 10) -> dict:
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench_cells import format_table, run_benchmark
+
+    report = run_benchmark(threads=threads, repeats=repeats)
+    print(format_table(report))
+    B, T, I, H = 32, 100, 32, 256
+    lstm_flops = 3 * 2 * T * B * 4 * H * (H + I)  # forward + backward, four gates
+    summary = []
+    for n in threads:
+        peak = matmul_gflops(n)
+        by = {(r["cell"], r["impl"]): r for r in report["results"] if r["threads"] == n}
+        torch.set_num_threads(n)
+        numpy_s = numpy_lstm_seconds(B, T, I, H)
+        torch.set_num_threads(1)
+        nn_s = by[("LSTM", "torch.nn")]["median_s"]
+        entry = {"threads": n, "matmul_gflops": peak,
+                 "torch.nn LSTM gflops": lstm_flops / nn_s / 1e9,
+                 "from-scratch LSTM gflops": lstm_flops / by[("LSTM", "manual")]["median_s"] / 1e9,
+                 "torch-from-scratch LSTM": by[("LSTM", "manual")]["ratio"],
+                 "numpy LSTM": None if numpy_s is None else numpy_s / nn_s}
+        summary.append(entry)
+    return {"report": report, "summary": summary}
+
+
+# ---------------------------------------------------------------------------- 4. complexity
+
+def bench_complexity() -> dict:
+    from rnncourse.complexity import fit_power_law, scaling_grid
+
+    T_grid, H_grid = [25, 50, 100, 200, 400], [256, 362, 512, 724, 1024]
+    out = {}
+    for backend in ("numpy", "torch"):
+        t = scaling_grid("T", T_grid, hidden_size=64, input_size=16, batch=16, backend=backend)
+        h = scaling_grid("H", H_grid, seq_len=10, input_size=16, batch=32, backend=backend)
+        for axis, sizes, times in (("T", T_grid, t), ("H", H_grid, h)):
+            fit = fit_power_law(sizes, times)
+            out[f"{backend} {axis}"] = {"exponent": fit.exponent, "r2": fit.r2}
+    return out
+
+
+# ---------------------------------------------------------------------------- output
+
+def _fmt(value, spec=".1f", none="n/a"):
+    return none if value is None else format(value, spec)
+
+
+def _mark(ok):
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"Measured {m['date'][:10]} on {m['cpu']} ({m['cores']} cores), "
+             f"torch {m['torch']}, numpy {m['numpy']}, by `make bench`.", ""]
+    if results.get("lessons"):
+        lines += ["| lesson | threads | seconds | budget | peak RSS (MB) | |",
+                  "|---|---|---|---|---|---|"]
+        for r in results["lessons"]:
+            lines.append(f"| {r['lesson']} | {r['threads']} | {r['seconds']:.1f} | "
+                         f"{r['budget_s']} | {_fmt(r['peak_rss_mb'], '.0f')} | "
+                         f"{'ERROR' if r['error'] else _mark(r['ok'])} |")
+        for n, total in results["lesson_totals"].items():
+            budget = sum(LESSON_BUDGET_S.values())
+            lines.append(f"| **course total** | {n} | {total:.1f} | {budget} | | |")
+        lines.append("")
+    if results.get("widgets"):
+        lines += ["| widget update | median ms | p95 ms | |", "|---|---|---|---|"]
+        for r in results["widgets"]:
+            lines.append(f"| {r['widget']} | {_fmt(r['median_ms'])} | {_fmt(r['p95_ms'])} | "
+                         f"{_mark(r['ok']) if r['median_ms'] is not None else r.get('error')} |")
+        lines.append("")
+    if results.get("cells"):
+        lines += ["| threads | from-scratch LSTM / torch.nn | numpy LSTM / torch.nn | "
+                  "torch.nn LSTM GFLOP/s | matmul GFLOP/s |", "|---|---|---|---|---|"]
+        for s in results["cells"]["summary"]:
+            lines.append(
+                f"| {s['threads']} | {_fmt(s['torch-from-scratch LSTM'], '.2f')}x "
+                f"({_mark(s['torch-from-scratch LSTM'] <= 1.5)}) | "
+                f"{_fmt(s['numpy LSTM'], '.2f')}x "
+                f"({_mark(None if s['numpy LSTM'] is None else s['numpy LSTM'] <= 3.0)}) | "
+                f"{s['torch.nn LSTM gflops']:.1f} | {s['matmul_gflops']:.1f} |")
+        lines.append("")
+    if results.get("complexity"):
+        lines += ["| fit | exponent | R² |", "|---|---|---|"]
+        for name, fit in results["complexity"].items():
+            lines.append(f"| time ∝ {name.split()[1]}^k ({name.split()[0]}) | "
+                         f"{fit['exponent']:.2f} | {fit['r2']:.3f} |")
+    return "\n".join(lines)
+
+
+def update_readme(table: str) -> None:
+    text = README.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="Benchmarks of the course")
+    parser.add_argument("--only", nargs="+", choices=["lessons", "widgets", "cells", "complexity"],
+                        default=["lessons", "widgets", "cells", "complexity"])
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
+    args = parser.parse_args(argv)
+    results = {"machine": machine()}
+    if "lessons" in args.only:
+        print("1. lessons, fresh kernel each, 1 and 2 torch threads", flush=True)
+        results["lessons"] = bench_lessons()
+        totals = {}
+        for r in results["lessons"]:
+            totals[r["threads"]] = totals.get(r["threads"], 0.0) + r["seconds"]
+        results["lesson_totals"] = totals
+    if "widgets" in args.only:
+        print("2. widget updates (in-process)", flush=True)
+        results["widgets"] = bench_widgets()
+    if "cells" in args.only:
+        print("3. cells: forward + backward against torch.nn", flush=True)
+        results["cells"] = bench_cells()
+    if "complexity" in args.only:
+        print("4. complexity exponents", flush=True)
+        results["complexity"] = bench_complexity()
+    table = markdown(results)
+    print("\n" + table)
+    OUT.mkdir(exist_ok=True)
+    stamp = results["machine"]["date"].replace(":", "-")
+    for path in (OUT / f"bench-{stamp}.json", OUT / "latest.json"):
+        path.write_text(json.dumps(results, indent=2, default=str))
+    if not args.no_readme and set(args.only) == {"lessons", "widgets", "cells", "complexity"}:
+        update_readme(table)
+    print(f"\nwritten: {OUT / 'latest.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""What a recurrent layer costs: FLOPs counted from the equations, then time measured.
+
+One step of ``h_t = f(W_hh h_{t-1} + W_xh x_t + b_h)`` on a batch of B does two matrix
+products, ``(B, H) @ (H, H)`` and ``(B, I) @ (I, H)``: ``2 B (H^2 + H I)`` floating-point
+operations (a multiply and an add per weight per example). Over T steps the forward pass costs
+
+    F_forward = 2 T B (H^2 + H I)                                       (1)
+
+and backpropagation through time about twice that again (one product for dh_{t-1} and dx_t, one
+for dW_hh and dW_xh), so forward + backward is ``3 F_forward``: O(T (H^2 + H I)).
+
+Measured time follows (1) only where the products dominate. At small H the fixed cost of each
+Python-level step (a few microseconds per numpy call) dominates, and time grows more slowly
+than H^2: :func:`fit_power_law` on such sizes gives an exponent well below 2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import validate
+
+BACKENDS = ("numpy", "torch")
+
+
+def rnn_flops(seq_len: int, hidden_size: int, input_size: int, batch: int = 1,
+              backward: bool = False) -> int:
+    """FLOPs of a vanilla RNN layer: ``2 T B (H^2 + H I)`` forward, three times that with BPTT."""
+    T = validate.positive_int("seq_len", seq_len)
+    H = validate.positive_int("hidden_size", hidden_size)
+    I = validate.positive_int("input_size", input_size)
+    B = validate.positive_int("batch", batch)
+    forward = 2 * T * B * (H * H + H * I)
+    return 3 * forward if backward else forward
+
+
+def _numpy_runner(T: int, H: int, I: int, B: int, backward: bool, seed: int) -> Callable[[], None]:
+    from .np_rnn import init_rnn_params, rnn_backward, rnn_forward
+
+    rng = np.random.default_rng(seed)
+    params = init_rnn_params(I, H, rng)
+    x = rng.standard_normal((T, B, I))
+    h0 = np.zeros((B, H))
+    dh = rng.standard_normal((T, B, H))
+
+    def run():
+        h, cache = rnn_forward(x, h0, params)
+        if backward:
+            rnn_backward(dh, cache)
+
+    return run
+
+
+def _torch_runner(T: int, H: int, I: int, B: int, backward: bool, seed: int) -> Callable[[], None]:
+    import torch
+
+    torch.manual_seed(seed)
+    layer = torch.nn.RNN(I, H)
+    x = torch.randn(T, B, I, requires_grad=backward)
+
+    def run():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            if backward:
+                out, _ = layer(x)
+                out.sum().backward()
+            else:
+                with torch.no_grad():
+                    layer(x)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
+
+
+def time_rnn(seq_len: int, hidden_size: int, input_size: int, batch: int = 16, *,
+             backend: str = "numpy", backward: bool = True, repeats: int = 5,
+             seed: int = 0) -> float:
+    """Seconds for one forward (+ BPTT) pass of a tanh RNN layer: the fastest of ``repeats``.
+
+    The minimum, not the mean: on a shared machine every disturbance only adds time, so the
+    fastest run is the best estimate of what the computation itself costs. torch runs with one
+    thread here (small recurrent steps are latency-bound; see docs).
+    """
+    validate.choice("backend", backend, BACKENDS)
+    repeats = validate.positive_int("repeats", repeats)
+    args = (validate.positive_int("seq_len", seq_len),
+            validate.positive_int("hidden_size", hidden_size),
+            validate.positive_int("input_size", input_size),
+            validate.positive_int("batch", batch), bool(backward), seed)
+    runner = (_numpy_runner if backend == "numpy" else _torch_runner)(*args)
+    return _fastest(runner, repeats)
+
+
+def _fastest(run: Callable[[], None], repeats: int) -> float:
+    run()  # warm up: first calls allocate and load code
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@dataclass
+class PowerLawFit:
+    """``time = prefactor * size ** exponent`` fitted by least squares on log-log axes."""
+
+    exponent: float
+    prefactor: float
+    r2: float
+
+    def predict(self, size) -> np.ndarray:
+        return self.prefactor * np.asarray(size, dtype=float) ** self.exponent
+
+
+def fit_power_law(sizes: Sequence[float], times: Sequence[float]) -> PowerLawFit:
+    """Fit ``log t = log a + k log n``; return k (the exponent), a, and R^2 on the log scale."""
+    n = validate.as_float_array("sizes", np.asarray(sizes, dtype=float))
+    t = validate.as_float_array("times", np.asarray(times, dtype=float))
+    if n.ndim != 1 or n.size < 2:
+        raise ValueError(f"sizes: expected 2 or more values in one dimension, got shape {n.shape}")
+    validate.check_shape("times", t, [("n", n.shape[0])])
+    if np.any(n <= 0) or np.any(t <= 0):
+        raise ValueError("sizes and times: expected positive values (they are fitted in logs)")
+    log_n, log_t = np.log(n), np.log(t)
+    exponent, log_a = np.polyfit(log_n, log_t, 1)
+    residual = log_t - (log_a + exponent * log_n)
+    spread = np.sum((log_t - log_t.mean()) ** 2)
+    r2 = 1.0 - np.sum(residual**2) / spread if spread > 0 else 1.0
+    return PowerLawFit(float(exponent), float(np.exp(log_a)), float(r2))
+
+
+def scaling_grid(vary: str, values: Sequence[int], *, seq_len: int = 50, hidden_size: int = 64,
+                 input_size: int = 16, batch: int = 16, backend: str = "numpy",
+                 backward: bool = True, repeats: int = 5, rounds: int = 3,
+                 seed: int = 0) -> np.ndarray:
+    """Time forward (+ BPTT) while one of T, H, I varies over ``values``; the others fixed.
+
+    Measurements are interleaved: ``rounds`` passes over the whole grid, keeping each size's
+    fastest time, so a burst of load from another process hits every size alike instead of
+    bending the curve at one end.
+    """
+    validate.choice("vary", vary, ("T", "H", "I"))
+    validate.choice("backend", backend, BACKENDS)
+    rounds = validate.positive_int("rounds", rounds)
+    sizes = [validate.positive_int("values", v) for v in values]
+    runners = []
+    for value in sizes:
+        T = value if vary == "T" else seq_len
+        H = value if vary == "H" else hidden_size
+        I = value if vary == "I" else input_size
+        make = _numpy_runner if backend == "numpy" else _torch_runner
+        runners.append(make(T, H, I, batch, backward, seed))
+    best = np.full(len(sizes), np.inf)
+    for _ in range(rounds):
+        for k, run in enumerate(runners):
+            best[k] = min(best[k], _fastest(run, repeats))
+    return best

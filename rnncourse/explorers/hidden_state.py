@@ -1,0 +1,101 @@
+"""Lesson 1's explorer: the scale of W_hh and of the inputs, steering the hidden state live.
+
+Two sliders (``rho``, every singular value of W_hh, and the input scale) redraw a heatmap of
+``h_t`` over time and the impulse response ``||dh_t / dx_0||`` on a log axis, next to the
+``rho^t`` envelope that bounds it for tanh.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from .. import validate
+from ..dynamics import fitted_decay_rate, hidden_states, impulse_response, scaled_rnn_params
+
+_FLOOR = 1e-300  # what a log axis can show; smaller responses are reported in words
+
+
+class HiddenStateExplorer:
+    """Sliders for ``rho`` (scale of W_hh) and the input scale over one input sequence.
+
+    ``x`` is ``(T, I)`` or ``(T, 1, I)``. After construction, ``explorer.widget`` is the
+    ipywidgets box to display (displaying the explorer itself shows it too). Setting
+    ``explorer.w_scale.value`` or ``explorer.input_scale.value`` recomputes and redraws in place.
+    """
+
+    def __init__(self, x, hidden_size: int = 32, *, w_scale: float = 0.9,
+                 input_scale: float = 1.0, seed: int = 0):
+        x = validate.as_float_array("x", x)
+        if x.ndim == 2:
+            x = x[:, None, :]
+        validate.check_shape("x", x, [("T", None), ("B", 1), ("I", None)])
+        self.x = x
+        self.hidden_size = validate.positive_int("hidden_size", hidden_size)
+        self.seed = seed
+        T = x.shape[0]
+        self.w_scale = widgets.FloatSlider(value=w_scale, min=0.0, max=2.0, step=0.05,
+                                           description="rho (W_hh)", continuous_update=True)
+        self.input_scale = widgets.FloatSlider(value=input_scale, min=0.0, max=5.0, step=0.1,
+                                               description="input scale", continuous_update=True)
+        self.w_scale.add_class("rnncourse-hidden-rho")
+        self.input_scale.add_class("rnncourse-hidden-input")
+        self.label = widgets.HTML()
+        self.label.add_class("rnncourse-hidden-label")
+        steps = np.arange(T)
+        self.heatmap = go.FigureWidget(
+            data=[go.Heatmap(x=steps, z=np.zeros((self.hidden_size, T)), zmin=-1, zmax=1,
+                             colorscale="RdBu", colorbar=dict(title="h"))],
+            layout=dict(title="hidden state h_t (one row per unit)", height=300,
+                        xaxis_title="time step t", yaxis_title="unit",
+                        margin=dict(l=50, r=20, t=40, b=40)),
+        )
+        self.response = go.FigureWidget(
+            data=[go.Scatter(x=steps, y=np.ones(T), mode="lines", name="||dh_t/dx_0||"),
+                  go.Scatter(x=steps, y=np.ones(T), mode="lines", name="rho^t (bound shape)",
+                             line=dict(dash="dot"))],
+            layout=dict(title="impulse response: a nudge to x_0, followed through time",
+                        height=300, yaxis_type="log", xaxis_title="time step t",
+                        yaxis_title="response", margin=dict(l=50, r=20, t=40, b=40)),
+        )
+        self.widget = widgets.VBox([widgets.HBox([self.w_scale, self.input_scale]), self.label,
+                                    self.heatmap, self.response])
+        self.widget.add_class("rnncourse-hidden-explorer")
+        self.w_scale.observe(self._redraw, names="value")
+        self.input_scale.observe(self._redraw, names="value")
+        self._redraw()
+
+    def compute(self, rho: float, input_scale: float):
+        """Hidden states ``(T, H)``, the impulse response ``(T,)`` and its fitted rate."""
+        params = scaled_rnn_params(self.x.shape[2], self.hidden_size, w_scale=rho,
+                                   input_scale=input_scale, seed=self.seed)
+        h = hidden_states(self.x, params)[:, 0, :]
+        response = impulse_response(self.x, params)
+        return h, response, fitted_decay_rate(response)
+
+    def _redraw(self, change=None):
+        rho, scale = self.w_scale.value, self.input_scale.value
+        h, response, rate = self.compute(rho, scale)
+        T = response.size
+        with np.errstate(under="ignore"):
+            envelope = response[0] * rho ** np.arange(T, dtype=float)
+        vanished = int(np.sum(response < _FLOOR))
+        shown = np.where(response < _FLOOR, np.nan, response)
+        with self.heatmap.batch_update():
+            self.heatmap.data[0].z = h.T
+        with self.response.batch_update():
+            self.response.data[0].y = shown
+            self.response.data[1].y = np.where(envelope < _FLOOR, np.nan, envelope)
+        note = (f"; {vanished} steps fell below {_FLOOR:.0e} (not drawn)" if vanished else "")
+        self.label.value = (
+            f"rho = {rho:.2f}, input scale = {scale:.1f}: fitted per-step factor "
+            f"<b>{rate:.3f}</b>; response at t = {T - 1}: {response[-1]:.2e} of the kick{note}"
+        )
+        self.rate = rate
+        self.last_response = response
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
