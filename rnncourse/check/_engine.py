@@ -1,0 +1,426 @@
+"""The machinery every exercise check shares.
+
+A check runs the learner's function on a few random cases, compares each output with the
+course's reference, and on the first failing case looks for the cause: first in the exercise's
+catalogue of known mistakes (each a deliberately wrong variant of the reference: when the
+learner's outputs equal a variant's, the variant's hint names the mistake), then with generic
+tests (wrong shape, transpose, constant factor, swapped outputs, shift in time). Nothing here
+raises into the notebook: whatever happens becomes a :class:`Verdict`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._verdict import Verdict
+
+RTOL, ATOL = 1e-5, 1e-7
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(_HERE)
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__))
+
+
+class Problem(Exception):
+    """The learner's result cannot be compared (wrong type, wrong tuple length, missing key)."""
+
+
+@dataclass
+class Case:
+    """One set of inputs: ``args`` as the learner's function receives them, ``sizes`` by symbol."""
+
+    args: tuple
+    arg_names: tuple
+    sizes: dict
+    data: dict = field(default_factory=dict)  # whatever the reference and the mistakes need
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+
+
+@dataclass
+class Mistake:
+    """A known mistake: ``fn(case.data)`` returns (some of) the outputs that mistake produces."""
+
+    key: str
+    hint: str
+    fn: Callable[[dict], dict | None]
+
+
+@dataclass
+class Exercise:
+    name: str
+    call: str                                  # how the check calls the learner's function
+    make_cases: Callable[[dict], list]         # options -> [Case]
+    reference: Callable[[Case], dict]          # case -> {output name: array}
+    unpack: Callable[[object, Case], dict]     # learner's return value -> {name: value}
+    output_dims: Callable[[str], tuple | None]  # output name -> axis symbols, None: literal
+    input_dims: dict                           # argument name -> axis symbols
+    mistakes: list = field(default_factory=list)
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+def shape_text(shape, dims, sizes) -> str:
+    """``(B, H) = (3, 5)`` when the symbols are known, else ``(3, 5)``."""
+    shape = tuple(int(s) for s in shape)
+    if dims is None or len(dims) != len(shape):
+        return str(shape)
+    return f"({', '.join(dims)}{',' if len(dims) == 1 else ''}) = {shape}"
+
+
+def _names(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def factor_text(c: float) -> str:
+    if np.isclose(c, -1.0):
+        return "-1 (the sign is flipped)"
+    if np.isclose(c, round(c)):
+        return str(int(round(c)))
+    if np.isclose(1.0 / c, round(1.0 / c)):
+        return f"1/{int(round(1.0 / c))}"
+    return f"{c:.4g}"
+
+
+def describe_arg(name, value, dims, sizes) -> str:
+    if isinstance(value, np.ndarray):
+        return f"`{name}` {shape_text(value.shape, dims, sizes)}"
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            if isinstance(item, np.ndarray):
+                parts.append(f"{key} {tuple(item.shape)}")
+            elif isinstance(item, (str, int, float)):
+                parts.append(f"{key}={item!r}")
+            else:
+                parts.append(key)
+        return f"`{name}` a dict with keys {', '.join(parts)}"
+    if isinstance(value, (list, tuple)):
+        shapes = ", ".join(str(tuple(v.shape)) if isinstance(v, np.ndarray) else type(v).__name__
+                           for v in value)
+        return f"`{name}` a {type(value).__name__} of {len(value)} arrays with shapes {shapes}"
+    return f"`{name}` = {value!r}"
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+def close(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
+
+
+def _to_array(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value
+    try:
+        if hasattr(value, "detach"):  # a torch tensor
+            value = value.detach().cpu().numpy()
+        arr = np.asarray(value, dtype=np.float64)
+    except Exception:
+        return None
+    return arr
+
+
+def shape_message(name, got, want, dims, sizes) -> str:
+    msg = (f"{name}: expected shape {shape_text(want.shape, dims, sizes)}, "
+           f"got {tuple(got.shape)}.")
+    if got.ndim == 2 and got.shape == want.shape[::-1]:
+        msg += " That is the transposed shape"
+        if close(got, want.T):
+            msg += " (and its values are the transpose of the right answer)"
+        msg += (": check the order of the factors. A weight W of shape (out, in) acts on column "
+                "vectors; with a batch of rows, `x @ W.T` is (B, out) and a weight gradient is "
+                "`da.T @ x` (out, in).")
+    elif want.ndim == 1 and got.shape == (sizes.get("B"), want.shape[0]):
+        msg += (" A bias gradient gets one contribution per example: sum over the batch axis, "
+                "`da.sum(axis=0)`.")
+    elif want.ndim == 1 and got.ndim == 1 and got.shape[0] == sizes.get("B"):
+        msg += " Sum over the batch axis (axis=0), not over the hidden units (axis=1)."
+    elif got.size == want.size:
+        msg += " Same number of entries, arranged differently: a reshape, squeeze or stack is off."
+    return msg
+
+
+def _generic_hints(ex, case, got, want, wrong) -> list[str]:
+    hints = []
+    done = set()
+    for i, a in enumerate(wrong):  # outputs returned in each other's place
+        for b in wrong[i + 1:]:
+            if got[a].shape == want[b].shape and close(got[a], want[b]) \
+                    and close(got[b], want[a]):
+                hints.append(f"You returned {a} and {b} in each other's place: swap them.")
+                done |= {a, b}
+    for name in wrong:
+        if name in done:
+            continue
+        g, w = got[name], want[name]
+        dims = ex.output_dims(name)
+        if not np.all(np.isfinite(g)):
+            hints.append(f"{name} contains NaN or inf values.")
+        elif np.allclose(g, 0.0, atol=ATOL) and not np.allclose(w, 0.0, atol=ATOL):
+            hints.append(f"{name} is all zeros: it is never filled in (or overwritten at the end).")
+        elif g.ndim == 2 and g.shape[0] == g.shape[1] and close(g, w.T):
+            hints.append(f"{name} is the transpose of the right answer: check the order of the "
+                         "factors (transpose a weight: `x @ W.T`, `da.T @ x`).")
+        elif dims and dims[0] == "T" and g.shape[0] > 1 and close(g, w[::-1]):
+            hints.append(f"{name} is in reverse time order: you collected it while looping "
+                         "backwards; reverse it (e.g. `dxs[::-1]`) or write into `dx[t]`.")
+        elif dims and dims[0] == "T" and g.shape[0] > 1 and (
+                close(g[1:], w[:-1]) or close(g[:-1], w[1:])):
+            later = close(g[1:], w[:-1])
+            hints.append(f"{name} is shifted by one time step ({'later' if later else 'earlier'}"
+                         f" than it should be): an off-by-one over time, {name}[t] holds the "
+                         f"value of step t{'-' if later else '+'}1.")
+        else:
+            denom = float(np.sum(w * w))
+            if denom > 0:
+                c = float(np.sum(g * w)) / denom
+                if not np.isclose(c, 1.0) and abs(c) > 1e-9 and close(g, c * w):
+                    hints.append(f"{name} is {factor_text(c)} times the right value: off by a "
+                                 "constant factor. Look for a stray constant or sign.")
+    return hints
+
+
+def _time_lines(ex, got, want, wrong) -> list[str]:
+    lines = []
+    for name in wrong:
+        dims = ex.output_dims(name)
+        if not dims or dims[0] != "T":
+            continue
+        g, w = got[name], want[name]
+        T = w.shape[0]
+        bad = [t for t in range(T) if not close(g[t], w[t])]
+        if bad:
+            steps = ", ".join(str(t) for t in bad)
+            lines.append(f"{name} differs at time step{'s' if len(bad) > 1 else ''} t = {steps} "
+                         f"(of t = 0..{T - 1}; first t = {bad[0]}, last t = {bad[-1]}).")
+    return lines
+
+
+def _mistake_output(mistake, case):
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = mistake.fn(case.data)
+    except Exception:
+        return None
+    return out or None
+
+
+def find_mistake(ex, case, got, want, wrong):
+    """The first catalogued mistake whose outputs equal the learner's (on every output it makes,
+    covering every output the learner got wrong)."""
+    for mistake in ex.mistakes:
+        out = _mistake_output(mistake, case)
+        if out is None:
+            continue
+        keys = [k for k in out if k in got]
+        if not set(wrong) <= set(keys):
+            continue
+        if all(close(out[k], want[k]) for k in keys):
+            continue  # this mistake makes no difference on this case
+        if all(close(got[k], out[k]) for k in keys):
+            return mistake
+    return None
+
+
+# --- calling the learner's function ----------------------------------------------------------
+
+def _call(fn, args, printed: io.StringIO):
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer), warnings.catch_warnings(), \
+                np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args), None
+    except Exception as exc:  # everything the learner's code can raise becomes a verdict
+        return None, exc
+    finally:
+        printed.write(buffer.getvalue())
+
+
+def _where(exc) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    outside = [f for f in frames if not os.path.abspath(f.filename).startswith(_HERE)]
+    learner = [f for f in outside if not os.path.abspath(f.filename).startswith(
+        (_PACKAGE, _NUMPY))]
+    frame = (learner or outside or [None])[-1]
+    if frame is None:
+        return ""
+    line = f" (line {frame.lineno}"
+    if frame.line:
+        line += f": `{frame.line.strip()}`"
+    return line + ")"
+
+
+def _error_hint(ex, case, exc) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, RecursionError):
+        return ("Your function calls itself without end: does it call a function with its own "
+                "name (e.g. the course's `rnn_step_forward` while yours is named the same)?")
+    if isinstance(exc, (ValueError, IndexError)) and any(
+            w in text for w in ("matmul", "aligned", "broadcast", "shape", "dimension")):
+        return ("Two arrays did not fit together. Write each array's shape next to it: a weight "
+                "W of shape (out, in) acts on column vectors, so a batch of rows x (B, in) is "
+                "multiplied as `x @ W.T`, giving (B, out); `x @ W` only works by accident when "
+                "in == out.")
+    if isinstance(exc, KeyError):
+        keys = []
+        for name, value in zip(case.arg_names, case.args):
+            if isinstance(value, dict):
+                keys.append(f"`{name}` has keys {', '.join(map(str, value))}")
+        return (f"The key {exc.args[0]!r} does not exist. " + "; ".join(keys) + "."
+                if keys else "A dict lookup failed.")
+    if isinstance(exc, NameError):
+        return ("A name is not defined inside your function: did you run the cell that defines or "
+                "imports it (e.g. `import numpy as np`)?")
+    if isinstance(exc, TypeError):
+        return (f"Check the signature: the check calls `{ex.call}`. Otherwise a value has the "
+                "wrong type, e.g. a tuple where an array was expected (did you forget to unpack "
+                "`h_next, cache = ...`?).")
+    if isinstance(exc, AttributeError):
+        return ("An object has no such attribute: `params` is a dict (use `params['W_xh']`), "
+                "and lists have no `.T` or `.shape`.")
+    if isinstance(exc, (ZeroDivisionError, FloatingPointError)):
+        return ("A division by zero: nothing in this exercise needs to divide by a value that can "
+                "be zero on these inputs; check what you divide by.")
+    return "Read the error and the line it points to."
+
+
+def _verdict(ex, passed, status, message, **details) -> Verdict:
+    details = {"exercise": ex.name, "status": status, **details}
+    return Verdict(passed, message, details)
+
+
+def _changed(before, after) -> bool:
+    if isinstance(before, np.ndarray):
+        return not (isinstance(after, np.ndarray) and before.shape == after.shape
+                    and np.array_equal(before, after, equal_nan=True))
+    if isinstance(before, dict):
+        return not isinstance(after, dict) or before.keys() != after.keys() or any(
+            _changed(before[k], after[k]) for k in before)
+    if isinstance(before, (list, tuple)):
+        return not isinstance(after, (list, tuple)) or len(before) != len(after) or any(
+            _changed(b, a) for b, a in zip(before, after))
+    return False
+
+
+def run(ex: Exercise, fn, options: dict | None = None) -> Verdict:
+    """Check ``fn`` against the reference of ``ex``; never raises."""
+    try:
+        return _run(ex, fn, options or {})
+    except Exception as exc:  # a bug in the check must not reach the learner as a traceback
+        return _verdict(ex, False, "invalid",
+                        f"The check itself failed ({type(exc).__name__}: {exc}). This is a bug in "
+                        "the course, not in your code: please report it.")
+
+
+def _run(ex: Exercise, fn, options: dict) -> Verdict:
+    if not callable(fn):
+        looks = " (it looks like the result of calling it)" if isinstance(
+            fn, (tuple, list, np.ndarray, dict)) else ""
+        return _verdict(ex, False, "invalid",
+                        f"`check.{ex.name}` expects your function itself, like "
+                        f"`check.{ex.name}(my_{ex.name})` (no parentheses after the name); got a "
+                        f"value of type {type(fn).__name__}{looks}. It will be called as "
+                        f"`{ex.call}`.")
+    try:
+        cases = ex.make_cases(options)
+    except ImportError as exc:
+        return _verdict(ex, False, "invalid",
+                        f"The course's reference for {ex.name} is not available ({exc}).")
+    except Problem as problem:
+        return _verdict(ex, False, "invalid", str(problem))
+    printed = io.StringIO()
+    for index, case in enumerate(cases):
+        want = {k: np.asarray(v, dtype=np.float64) for k, v in ex.reference(case).items()}
+        args = copy.deepcopy(case.args)
+        result, exc = _call(fn, args, printed)
+        info = {"case": case.label, "case_index": index, "cases": len(cases),
+                "printed": printed.getvalue()[:2000]}
+        if isinstance(exc, NotImplementedError) or (exc is None and result is None):
+            why = ("it raises NotImplementedError" if exc is not None
+                   else "it returned None; if you did write it, a `return` is missing")
+            return _verdict(ex, False, "not implemented",
+                            f"Not implemented yet: {why}. Replace the stub with your code and run "
+                            f"the cell again. Stuck? `check.show_solution(\"{ex.name}\")`.", **info)
+        if exc is not None:
+            described = "; ".join(
+                describe_arg(n, v, ex.input_dims.get(n), case.sizes)
+                for n, v in zip(case.arg_names, case.args))
+            message = (f"Your function raised {type(exc).__name__}: "
+                       f"{str(exc).strip()[:300]}{_where(exc)}.\n{_error_hint(ex, case, exc)}\n"
+                       f"The check called `{ex.call}` on case {case.label}: {described}.")
+            return _verdict(ex, False, "error", message, error=type(exc).__name__, **info)
+        changed = [n for n, b, a in zip(case.arg_names, case.args, args) if _changed(b, a)]
+        if changed:
+            return _verdict(ex, False, "wrong",
+                            f"Your function changed its input {_names(changed)} in place (e.g. "
+                            "with `+=` or by assigning into it). Later cells need their inputs "
+                            "intact: build new arrays (`a = a + b`, not `a += b`).", **info)
+        try:
+            got_raw = ex.unpack(result, case)
+        except Problem as problem:
+            return _verdict(ex, False, "wrong", str(problem), **info)
+        got, messages = {}, []
+        for name, w in want.items():
+            if name not in got_raw:
+                continue  # an optional output the learner does not return
+            g = _to_array(got_raw[name])
+            if g is None:
+                messages.append(f"{name}: expected a numpy array of numbers, got "
+                                f"{type(got_raw[name]).__name__}.")
+            elif g.shape != w.shape:
+                messages.append(shape_message(name, g, w, ex.output_dims(name), case.sizes))
+            else:
+                got[name] = g
+        if messages:
+            return _verdict(ex, False, "wrong", "\n".join(messages + _passed_note(index)),
+                            **info)
+        wrong = [n for n in got if not close(got[n], want[n])]
+        if wrong:
+            return _wrong(ex, case, got, want, wrong, index, len(cases), info)
+    return _verdict(ex, True, "passed",
+                    f"All {len(cases)} cases match the reference "
+                    f"({'; '.join(c.label for c in cases)}). Well done!",
+                    cases=len(cases), printed=printed.getvalue()[:2000])
+
+
+def _passed_note(index) -> list[str]:
+    if not index:
+        return []
+    return [f"(The first {index} case{'s' if index > 1 else ''} passed: the problem shows only "
+            "with these sizes.)"]
+
+
+def _wrong(ex, case, got, want, wrong, index, n_cases, info) -> Verdict:
+    right = [n for n in got if n not in wrong]
+    head = f"{_names(wrong)} {'differs' if len(wrong) == 1 else 'differ'} from the reference"
+    if right:
+        head += f" ({_names(right)} {'is' if len(right) == 1 else 'are'} right)"
+    lines = [head + f", on case {case.label}."]
+    mistake = find_mistake(ex, case, got, want, wrong)
+    if mistake is not None:
+        lines.append("Likely cause: " + mistake.hint)
+    else:
+        lines += _generic_hints(ex, case, got, want, wrong) or [
+            "No mistake from the course's catalogue matches: compare your code with the "
+            "equations line by line, one output at a time."]
+    lines += _time_lines(ex, got, want, wrong)
+    lines += _passed_note(index)
+    diffs = {n: float(np.max(np.abs(got[n] - want[n]))) if np.all(np.isfinite(got[n]))
+             else float("inf") for n in wrong}
+    return _verdict(ex, False, "wrong", "\n".join(lines),
+                    mistake=None if mistake is None else mistake.key, wrong=wrong,
+                    max_abs_diff=diffs, **info)

@@ -1,0 +1,632 @@
+"""Tests of ``rnncourse.check``: the references pass, every catalogued mistake is named.
+
+Each wrong implementation below is written the way a learner would write it (by hand, with one
+deliberate slip), independently of the check's own mistake catalogue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnncourse import check
+from rnncourse.clipping import clip_grad_norm as ref_clip
+from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_step_forward as ref_lstm
+from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
+from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
+from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
+
+REFERENCES = {
+    "rnn_step_forward": ref_rnn_step_forward,
+    "rnn_step_backward": ref_rnn_step_backward,
+    "rnn_backward": ref_rnn_backward,
+    "lstm_step_forward": ref_lstm,
+    "gru_step_forward": ref_gru,
+    "clip_grad_norm": ref_clip,
+}
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def failing(verdict, *texts):
+    """Assert a red verdict whose message contains every one of ``texts`` (case-insensitive)."""
+    assert not verdict.passed, verdict
+    for text in texts:
+        assert text.lower() in verdict.message.lower(), (text, verdict.message)
+    return verdict
+
+
+# --- the references pass; stubs, errors and non-functions never raise --------------------------
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_reference_passes(name):
+    verdict = getattr(check, name)(REFERENCES[name])
+    assert verdict.passed, verdict
+    assert verdict.status == "passed" and bool(verdict)
+    assert getattr(check, "check_" + name) is getattr(check, name)
+
+
+def test_rnn_step_forward_all_activations():
+    verdict = check.rnn_step_forward(ref_rnn_step_forward, activations=("tanh", "relu", "sigmoid"))
+    assert verdict.passed, verdict
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_stubs_are_not_implemented_yet(name):
+    def raises(*args):
+        raise NotImplementedError
+
+    def returns_none(*args):
+        pass
+
+    for stub in (raises, returns_none):
+        verdict = getattr(check, name)(stub)
+        failing(verdict, "not implemented yet")
+        assert verdict.status == "not implemented"
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_template_stub_is_not_implemented_yet(name):
+    namespace = {}
+    exec(check.template(name), namespace)
+    function = namespace[f"my_{name}"]
+    with pytest.raises(NotImplementedError):
+        function(*[None] * (function.__code__.co_argcount - len(function.__defaults__ or ())))
+    failing(getattr(check, name)(function), "not implemented yet")
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_non_callable_is_explained(name):
+    for value in (3, None, (np.zeros(3), None), "rnn"):
+        verdict = getattr(check, name)(value)
+        failing(verdict, "expects your function itself", type(value).__name__)
+        assert verdict.status == "invalid"
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_zero_division_does_not_propagate(name):
+    def broken(*args):
+        return 1 / 0
+
+    verdict = getattr(check, name)(broken)
+    failing(verdict, "ZeroDivisionError", "division by zero", "return 1 / 0")
+    assert verdict.status == "error" and verdict.details["error"] == "ZeroDivisionError"
+
+
+def test_shape_error_gets_a_shape_hint():
+    def mismatched(x, h_prev, params, activation="tanh"):
+        return np.tanh(x @ params["W_xh"] @ np.ones((7, 2))), None
+
+    failing(check.rnn_step_forward(mismatched), "ValueError", "did not fit together", "x @ W.T")
+
+
+def test_wrong_signature_gets_a_signature_hint():
+    def no_activation_argument(x, h_prev, params):
+        return ref_rnn_step_forward(x, h_prev, params)
+
+    failing(check.rnn_step_forward(no_activation_argument), "TypeError", "signature",
+            "f(x, h_prev, params, activation)")
+
+
+def test_key_error_lists_the_keys():
+    def wrong_key(dh_next, cache):
+        return cache["da"], None, None
+
+    failing(check.rnn_step_backward(wrong_key), "KeyError", "'da' does not exist",
+            "`cache` has keys", "h_next")
+
+
+def test_wrong_output_shape_says_expected_and_got():
+    def transposed_output(x, h_prev, params, activation="tanh"):
+        h, cache = ref_rnn_step_forward(x, h_prev, params, activation)
+        return h.T, cache
+
+    def squeezed(x, h_prev, params, activation="tanh"):
+        h, cache = ref_rnn_step_forward(x, h_prev, params, activation)
+        return h.squeeze(), cache
+
+    failing(check.rnn_step_forward(transposed_output),
+            "expected shape (B, H) = (3, 4), got (4, 3)")
+    failing(check.rnn_step_forward(squeezed), "expected shape (B, H) = (1, 5), got (5,)",
+            "first 1 case passed")
+
+
+def test_missing_tuple_and_missing_grad_key():
+    def only_h(x, h_prev, params, activation="tanh"):
+        return ref_rnn_step_forward(x, h_prev, params, activation)[0]
+
+    def no_bias_grad(dh_next, cache):
+        dx, dh_prev, grads = ref_rnn_step_backward(dh_next, cache)
+        del grads["b_h"]
+        return dx, dh_prev, grads
+
+    failing(check.rnn_step_forward(only_h), "tuple (h_next, cache)", "single numpy array")
+    failing(check.rnn_step_backward(no_bias_grad), "grads is missing the key 'b_h'")
+
+
+def test_nan_output_is_named():
+    def nan(x, h_prev, params, activation="tanh"):
+        return np.full((x.shape[0], h_prev.shape[1]), np.nan), None
+
+    failing(check.rnn_step_forward(nan), "h_next", "NaN")
+
+
+def test_changing_inputs_in_place_is_reported():
+    def in_place(grads, max_norm):
+        total = np.sqrt(sum(np.sum(g**2) for g in grads))
+        if total > max_norm:
+            for g in grads:
+                g *= max_norm / total
+        return grads, total
+
+    failing(check.clip_grad_norm(in_place), "changed its input grads in place")
+
+
+# --- verdict display ---------------------------------------------------------------------------
+
+def test_verdict_displays_and_check_prints_nothing(capsys):
+    def chatty(x, h_prev, params, activation="tanh"):
+        print("debugging", x.shape)
+        return ref_rnn_step_forward(x, h_prev, params, activation)
+
+    good = check.rnn_step_forward(chatty)
+    bad = check.rnn_step_forward(lambda *args: (np.zeros((3, 4)), None))
+    assert capsys.readouterr().out == ""
+    assert good.passed and "debugging (3, 4)" in good.details["printed"]
+    assert "#1e7e34" in good._repr_html_() and "debugging" in good._repr_html_()
+    assert "#b02a37" in bad._repr_html_() and "not yet right" in bad._repr_html_()
+    assert str(good).startswith("[PASSED] rnn_step_forward") and repr(bad).startswith("[FAILED]")
+    assert "all zeros" in bad.message
+    html = check.rnn_step_forward(lambda *a: 1 / 0)._repr_html_()
+    assert "<code>x</code> (B, I) = (3, 4)" in html
+    assert "<script" not in check.Verdict(False, "<script>x</script>")._repr_html_()
+
+
+def test_show_solution_and_template():
+    code = check.show_solution("rnn_step_forward")
+    assert "def rnn_step_forward" in code.data and "W_xh" in code.data
+    assert "_repr_html_" in dir(code) or hasattr(code, "_repr_markdown_")
+    assert "def lstm_step_forward" in check.show_solution(check.lstm_step_forward).data
+    assert "def clip_grad_norm" in check.show_solution("check_clip_grad_norm").data
+    unknown = check.show_solution("transformer")
+    assert not unknown.passed and "rnn_backward" in unknown.message
+    assert "raise NotImplementedError" in check.template("gru_step_forward")
+
+
+# --- rnn_step_forward mistakes -------------------------------------------------------------------
+
+def test_transposed_input_weight():  # lesson 1's example
+    def transposed(x, h_prev, params, activation="tanh"):
+        return np.tanh(x @ params["W_xh"] + h_prev @ params["W_hh"].T + params["b_h"]), None
+
+    verdict = failing(check.rnn_step_forward(transposed), "transpose", "x @ W_xh.T")
+    assert verdict.details["mistake"] == "transposed_W_xh"
+
+
+def test_transposed_recurrent_weight():
+    def transposed(x, h_prev, params, activation="tanh"):
+        return np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"] + params["b_h"]), None
+
+    failing(check.rnn_step_forward(transposed), "transpose", "h_prev @ W_hh.T")
+
+
+def test_missing_bias():
+    def no_bias(x, h_prev, params, activation="tanh"):
+        return np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"].T), None
+
+    failing(check.rnn_step_forward(no_bias), "forgot the bias")
+
+
+def test_sigmoid_instead_of_tanh():
+    def wrong_nonlinearity(x, h_prev, params, activation="tanh"):
+        return sigmoid(x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"]), None
+
+    failing(check.rnn_step_forward(wrong_nonlinearity), "wrong nonlinearity", "sigmoid")
+
+
+def test_forgotten_nonlinearity():
+    def linear(x, h_prev, params, activation="tanh"):
+        return x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"], None
+
+    failing(check.rnn_step_forward(linear), "forgot the nonlinearity")
+
+
+def test_ignored_activation_argument():
+    def always_tanh(x, h_prev, params, activation="tanh"):
+        return np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"]), None
+
+    assert check.rnn_step_forward(always_tanh).passed
+    failing(check.rnn_step_forward(always_tanh, activations=("tanh", "relu")),
+            "ignored the `activation` argument", "activation=relu")
+
+
+# --- rnn_step_backward mistakes ------------------------------------------------------------------
+
+def scaled_step_backward(factor):
+    def backward(dh_next, cache):
+        dx, dh_prev, grads = ref_rnn_step_backward(dh_next, cache)
+        return factor * dx, factor * dh_prev, {k: factor * v for k, v in grads.items()}
+    return backward
+
+
+@pytest.mark.parametrize("factor, text", [(2.0, "is 2 times"), (0.5, "is 1/2 times"),
+                                          (-1.0, "sign is flipped")])
+def test_gradient_off_by_a_constant_factor(factor, text):
+    verdict = failing(check.rnn_step_backward(scaled_step_backward(factor)),
+                      "constant factor", text, "dx", "dW_hh")
+    assert verdict.details["mistake"] is None
+
+
+def by_hand_step_backward(dh_next, cache, *, derivative=True, dx_transposed=False):
+    x, h_prev, h, p = cache["x"], cache["h_prev"], cache["h_next"], cache["params"]
+    da = dh_next * (1 - h**2) if derivative else dh_next
+    dx = da @ (p["W_xh"].T if dx_transposed else p["W_xh"])
+    grads = {"W_xh": da.T @ x, "W_hh": da.T @ h_prev, "b_h": da.sum(axis=0)}
+    return dx, da @ p["W_hh"], grads
+
+
+def test_by_hand_step_backward_passes_and_so_does_own_forward():
+    assert check.rnn_step_backward(by_hand_step_backward).passed
+
+    def own_forward(x, h_prev, params, activation="tanh"):
+        h = np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])
+        return h, (x, h_prev, h, params)
+
+    def own_backward(dh_next, cache):
+        x, h_prev, h, p = cache
+        return by_hand_step_backward(dh_next, {"x": x, "h_prev": h_prev, "h_next": h,
+                                               "params": p})
+
+    assert check.rnn_step_backward(own_backward, forward=own_forward).passed
+    failing(check.rnn_step_backward(own_backward, forward=lambda *a: 1 / 0),
+            "forward function raised ZeroDivisionError")
+
+
+def test_dx_with_transposed_weight():
+    def backward(dh_next, cache):
+        return by_hand_step_backward(dh_next, cache, dx_transposed=True)
+
+    verdict = failing(check.rnn_step_backward(backward), "dx differs", "dh_prev",
+                      "multiply by W_xh itself, not its transpose")
+    assert verdict.details["wrong"] == ["dx"]
+
+
+def test_forgotten_tanh_derivative():
+    def backward(dh_next, cache):
+        return by_hand_step_backward(dh_next, cache, derivative=False)
+
+    failing(check.rnn_step_backward(backward), "backpropagate through the tanh")
+
+
+def test_transposed_weight_gradient():
+    def backward(dh_next, cache):
+        dx, dh_prev, grads = by_hand_step_backward(dh_next, cache)
+        return dx, dh_prev, {**grads, "W_xh": cache["x"].T @ (dh_next * (1 - cache["h_next"]**2))}
+
+    failing(check.rnn_step_backward(backward), "dW_xh", "transpose")
+
+
+def test_bias_gradient_not_summed_over_batch():
+    def backward(dh_next, cache):
+        dx, dh_prev, grads = by_hand_step_backward(dh_next, cache)
+        return dx, dh_prev, {**grads, "b_h": dh_next * (1 - cache["h_next"]**2)}
+
+    failing(check.rnn_step_backward(backward), "db_h: expected shape (H,) = (4,), got (3, 4)",
+            "sum over the batch axis")
+
+
+# --- rnn_backward mistakes -------------------------------------------------------------------
+
+def bptt(dh, cache, *, accumulate="all", carry=True, loop=None, dh_offset=0, reverse_dx=False,
+         scale=1.0):
+    """A learner's BPTT with knobs for the classic slips (all off: correct)."""
+    T = dh.shape[0]
+    dxs, grads, last = {}, None, None
+    dh_carry = np.zeros_like(dh[0])
+    for t in (reversed(range(T)) if loop is None else loop(T)):
+        s = t + dh_offset
+        direct = dh[s] if 0 <= s < T else np.zeros_like(dh[0])
+        total = direct + dh_carry if carry else direct
+        dxs[t], dh_carry, step = ref_rnn_step_backward(total, cache["steps"][t])
+        if accumulate == "all":
+            grads = step if grads is None else {k: grads[k] + step[k] for k in grads}
+        elif accumulate == "overwrite":
+            grads = step
+        elif accumulate == "first" and grads is None:
+            grads = step
+        last = dh_carry
+    dx = np.stack([dxs.get(t, np.zeros_like(dxs[next(iter(dxs))])) for t in range(T)])
+    if reverse_dx:
+        dx = dx[::-1]
+    return scale * dx, scale * last, {k: scale * v for k, v in grads.items()}
+
+
+def test_by_hand_bptt_passes():
+    assert check.rnn_backward(bptt).passed
+
+
+def test_gradients_not_accumulated_over_time():  # lesson 2's example: overwritten each step
+    verdict = failing(check.rnn_backward(lambda dh, c: bptt(dh, c, accumulate="overwrite")),
+                      "accumulat", "step t = 0", "dW_xh, dW_hh and db_h differ")
+    assert "dx and dh0 are right" in verdict.message
+
+
+def test_only_last_steps_contribution():
+    failing(check.rnn_backward(lambda dh, c: bptt(dh, c, accumulate="first")),
+            "not accumulated", "step t = T-1")
+
+
+def test_off_by_one_loop_skips_last_step():
+    verdict = failing(check.rnn_backward(
+        lambda dh, c: bptt(dh, c, loop=lambda T: reversed(range(T - 1)))),
+        "off-by-one", "skips the last step")
+    assert "dx differs at time step" in verdict.message
+
+
+def test_off_by_one_dh_paired_with_next_step():
+    failing(check.rnn_backward(lambda dh, c: bptt(dh, c, dh_offset=1)),
+            "off-by-one", "paired with dh[t+1]")
+
+
+def test_per_step_gradients_shifted_by_one_step():
+    def shifted(dh, cache):
+        dx, dh0, grads = bptt(dh, cache)
+        return np.roll(dx, 1, axis=0), dh0, grads
+
+    failing(check.rnn_backward(shifted), "dx is shifted by one time step", "off-by-one")
+
+
+def test_recurrent_gradient_not_carried():
+    failing(check.rnn_backward(lambda dh, c: bptt(dh, c, carry=False)), "not carried back")
+
+
+def test_bptt_constant_factor_and_time_location():
+    failing(check.rnn_backward(lambda dh, c: bptt(dh, c, scale=2.0)), "constant factor")
+
+    def last_step_wrong(dh, cache):
+        dx, dh0, grads = bptt(dh, cache)
+        dx = dx.copy()
+        dx[-1] *= 3.0
+        return dx, dh0, grads
+
+    failing(check.rnn_backward(last_step_wrong), "dx differs at time step t = 3",
+            "first t = 3, last t = 3")
+
+
+def test_dx_in_reverse_time_order():
+    failing(check.rnn_backward(lambda dh, c: bptt(dh, c, reverse_dx=True)), "reverse time order")
+
+
+# --- lstm_step_forward mistakes ------------------------------------------------------------------
+
+def lstm(x, h_prev, c_prev, p, *, order="ifgo", bias=True, tanh_c=True, acts=None,
+         transpose_x=False):
+    """A learner's LSTM step with knobs for the classic slips (defaults: correct)."""
+    acts = {"i": sigmoid, "f": sigmoid, "g": np.tanh, "o": sigmoid, **(acts or {})}
+    gates = {}
+    for name, src in zip("ifgo", order):
+        W_x = p[f"W_x{src}"] if transpose_x else p[f"W_x{src}"].T
+        a = x @ W_x + h_prev @ p[f"W_h{src}"].T + (p[f"b_{src}"] if bias else 0)
+        gates[name] = acts[name](a)
+    c = gates["f"] * c_prev + gates["i"] * gates["g"]
+    h = gates["o"] * (np.tanh(c) if tanh_c else c)
+    return h, c, None
+
+
+def test_by_hand_lstm_passes():
+    assert check.lstm_step_forward(lstm).passed
+
+
+def test_lstm_swapped_input_and_forget_gate():
+    verdict = failing(check.lstm_step_forward(lambda *a: lstm(*a, order="figo")),
+                      "wrong gate order", "swapped the input gate i and the forget gate f")
+    assert verdict.details["mistake"] == "gate_order_figo"
+
+
+def test_lstm_rotated_gate_order():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, order="fgio")),
+            "wrong gate order", "i uses the weights of f")
+
+
+def test_lstm_tanh_forgotten_on_cell_state():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, tanh_c=False)),
+            "h_next differs", "c_next is right", "forgot the tanh on the cell state")
+
+
+def test_lstm_sigmoid_on_candidate():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, acts={"g": sigmoid})),
+            "sigmoid and tanh swapped on the candidate g")
+
+
+def test_lstm_tanh_on_forget_gate():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, acts={"f": np.tanh})),
+            "swapped on the forget gate f")
+
+
+def test_lstm_missing_bias():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, bias=False)), "forgot the biases")
+
+
+def test_lstm_transposed_input_weights():
+    failing(check.lstm_step_forward(lambda *a: lstm(*a, transpose_x=True)), "transpose",
+            "x @ W_xk.T")
+
+
+def test_lstm_outputs_swapped():
+    def swapped(*args):
+        h, c, cache = lstm(*args)
+        return c, h, cache
+
+    failing(check.lstm_step_forward(swapped), "h_next and c_next in each other's place")
+
+
+# --- gru_step_forward mistakes -------------------------------------------------------------------
+
+def gru(x, h_prev, p, *, seed_form=False, z_flipped=False, swap_rz=False, acts=None,
+        b_hn_outside=False, bias=True):
+    """A learner's torch-form GRU step with knobs for the classic slips (defaults: correct)."""
+    acts = {"r": sigmoid, "z": sigmoid, "n": np.tanh, **(acts or {})}
+    b = (lambda k: p[k]) if bias else (lambda k: 0.0)
+    src = {"r": "z", "z": "r"} if swap_rz else {"r": "r", "z": "z"}
+    r = acts["r"](x @ p[f"W_x{src['r']}"].T + h_prev @ p[f"W_h{src['r']}"].T + b(f"b_{src['r']}"))
+    z = acts["z"](x @ p[f"W_x{src['z']}"].T + h_prev @ p[f"W_h{src['z']}"].T + b(f"b_{src['z']}"))
+    if seed_form:
+        a_n = x @ p["W_xn"].T + (r * h_prev) @ p["W_hn"].T + b("b_n")
+    elif b_hn_outside:
+        a_n = x @ p["W_xn"].T + b("b_n") + r * (h_prev @ p["W_hn"].T) + b("b_hn")
+    else:
+        a_n = x @ p["W_xn"].T + b("b_n") + r * (h_prev @ p["W_hn"].T + b("b_hn"))
+    n = acts["n"](a_n)
+    h = z * n + (1 - z) * h_prev if z_flipped else (1 - z) * n + z * h_prev
+    return h, None
+
+
+def test_by_hand_gru_passes():
+    assert check.gru_step_forward(gru).passed
+
+
+def test_gru_seed_form_instead_of_torch_form():
+    failing(check.gru_step_forward(lambda *a: gru(*a, seed_form=True)), "seed form",
+            "r * (h_prev @ W_hn.T + b_hn)")
+
+
+def test_gru_update_gate_convention_flipped():
+    failing(check.gru_step_forward(lambda *a: gru(*a, z_flipped=True)),
+            "(1 - z) * n + z * h_prev")
+
+
+def test_gru_swapped_reset_and_update_gate():
+    failing(check.gru_step_forward(lambda *a: gru(*a, swap_rz=True)),
+            "swapped the reset gate r and the update gate z")
+
+
+def test_gru_tanh_on_update_gate():
+    failing(check.gru_step_forward(lambda *a: gru(*a, acts={"z": np.tanh})),
+            "swapped on the update gate z")
+
+
+def test_gru_b_hn_outside_the_reset_product():
+    failing(check.gru_step_forward(lambda *a: gru(*a, b_hn_outside=True)),
+            "b_hn belongs inside the reset gate's product")
+
+
+def test_gru_missing_bias():
+    failing(check.gru_step_forward(lambda *a: gru(*a, bias=False)), "forgot the biases")
+
+
+# --- clip_grad_norm mistakes ---------------------------------------------------------------------
+
+def clip(grads, max_norm, *, per_array=False, always=False, never=False, return_norm=True,
+         sqrt=True, norm_after=False):
+    """A learner's norm clipping with knobs for the classic slips (defaults: correct)."""
+    def norm_of(arrays):
+        squares = sum(float(np.sum(g**2)) for g in arrays)
+        return np.sqrt(squares) if sqrt else squares
+
+    if per_array:
+        clipped = [clip([g], max_norm, return_norm=False) for g in grads]
+        clipped = [c[0] for c in clipped]
+        total = norm_of(grads)
+    else:
+        total = norm_of(grads)
+        scale = max_norm / total if (always or total > max_norm) and not never else 1.0
+        clipped = [g * scale for g in grads]
+    if norm_after:
+        total = min(total, max_norm)
+    return (clipped, total) if return_norm else clipped
+
+
+def test_by_hand_clip_passes_with_and_without_norm():
+    assert check.clip_grad_norm(clip).passed
+    assert check.clip_grad_norm(lambda g, m: clip(g, m, return_norm=False)).passed
+
+
+def test_clipping_per_array_instead_of_globally():
+    failing(check.clip_grad_norm(lambda g, m: clip(g, m, per_array=True)), "its own norm",
+            "global norm")
+
+
+def test_clipping_below_the_threshold():
+    verdict = failing(check.clip_grad_norm(lambda g, m: clip(g, m, always=True)),
+                      "below the threshold", "norm=0.5, max_norm=2.0")
+    assert verdict.details["case_index"] == 1
+
+
+def test_not_clipping_above_the_threshold():
+    failing(check.clip_grad_norm(lambda g, m: clip(g, m, never=True)), "nothing was clipped")
+
+
+def test_value_clipping_instead_of_norm_clipping():
+    failing(check.clip_grad_norm(lambda g, m: [np.clip(a, -m, m) for a in g]), "value clipping")
+
+
+def test_norm_without_square_root():
+    failing(check.clip_grad_norm(lambda g, m: clip(g, m, sqrt=False)), "square root")
+
+
+def test_norm_returned_after_clipping():
+    failing(check.clip_grad_norm(lambda g, m: clip(g, m, norm_after=True)), "norm *before*")
+
+
+def test_clip_returning_one_array():
+    failing(check.clip_grad_norm(lambda g, m: np.concatenate([a.ravel() for a in g])),
+            "list of 3 clipped arrays")
+
+
+# --- the catalogue itself: every entry is reachable and named by its own key ---------------------
+
+def _pack(name, out):
+    grads = {k[1:]: v for k, v in out.items() if k.startswith(("dW", "db"))}
+    if name == "rnn_step_forward" or name == "gru_step_forward":
+        return out["h_next"], None
+    if name == "lstm_step_forward":
+        return out["h_next"], out["c_next"], None
+    if name == "rnn_step_backward":
+        return out["dx"], out["dh_prev"], grads
+    if name == "rnn_backward":
+        return out["dx"], out["dh0"], grads
+    clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
+    return (clipped, out["norm"]) if "norm" in out else clipped
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_every_catalogued_mistake_is_named_by_its_own_hint(name):
+    """A learner who makes exactly mistake k (the catalogue's own variant) is told about k."""
+    from rnncourse.check import _exercises
+
+    factory = getattr(_exercises, f"{name}_exercise")
+    exercise = factory(("tanh", "relu")) if name == "rnn_step_forward" else factory()
+    cases = exercise.make_cases({})
+    for mistake in exercise.mistakes:
+        def learner(*args, mistake=mistake):
+            case = next(c for c in cases if _same(c.args, args))
+            out = dict(exercise.reference(case))
+            try:
+                out.update(mistake.fn(case.data) or {})
+            except Exception:
+                pass  # this mistake cannot happen with these sizes (e.g. needs I == H)
+            return _pack(name, out)
+
+        verdict = check.rnn_step_forward(learner, activations=("tanh", "relu")) if (
+            name == "rnn_step_forward") else getattr(check, name)(learner)
+        assert not verdict.passed, mistake.key
+        assert verdict.details.get("mistake") == mistake.key, (mistake.key, verdict.message)
+
+
+def test_bad_options_give_a_verdict():
+    verdict = check.rnn_step_forward(ref_rnn_step_forward, activations=("softmax",))
+    failing(verdict, "activations: expected")
+    assert check.rnn_step_forward(ref_rnn_step_forward, activations="relu").passed
