@@ -16,11 +16,13 @@ than H^2: :func:`fit_power_law` on such sizes gives an exponent well below 2.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import validate
 
@@ -81,11 +83,14 @@ def _torch_runner(T: int, H: int, I: int, B: int, backward: bool, seed: int) -> 
 def time_rnn(seq_len: int, hidden_size: int, input_size: int, batch: int = 16, *,
              backend: str = "numpy", backward: bool = True, repeats: int = 5,
              seed: int = 0) -> float:
-    """Seconds for one forward (+ BPTT) pass of a tanh RNN layer: the fastest of ``repeats``.
+    """CPU seconds for one forward (+ BPTT) pass of a tanh RNN layer: the fastest of ``repeats``.
 
-    The minimum, not the mean: on a shared machine every disturbance only adds time, so the
-    fastest run is the best estimate of what the computation itself costs. torch runs with one
-    thread here (small recurrent steps are latency-bound; see docs).
+    CPU time of this process (``time.process_time``), not wall time: when other programs
+    compete for the cores, the seconds this process waits for its turn are not part of what
+    the computation costs. And the minimum, not the mean: disturbances (cache misses after
+    another program ran, page faults) only ever add time. Both backends run
+    on one thread (torch's intra-op threads, numpy's BLAS threads), so that the curve shows the
+    arithmetic, not the moment a library decides to start a second thread.
     """
     validate.choice("backend", backend, BACKENDS)
     repeats = validate.positive_int("repeats", repeats)
@@ -98,12 +103,27 @@ def time_rnn(seq_len: int, hidden_size: int, input_size: int, batch: int = 16, *
 
 
 def _fastest(run: Callable[[], None], repeats: int) -> float:
+    # One BLAS thread, as torch gets one: OpenBLAS switches to several threads above some
+    # matrix size, and on a loaded machine that switch alone can bend the curve.
+    with threadpool_limits(limits=1):
+        return _fastest_on_one_thread(run, repeats)
+
+
+def _fastest_on_one_thread(run: Callable[[], None], repeats: int) -> float:
     run()  # warm up: first calls allocate and load code
     best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
+    # As timeit does: Python's garbage collector scans every live object when it runs, and the
+    # caches of a long sequence are many objects, which would make time grow faster than T.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            start = time.process_time()
+            run()
+            best = min(best, time.process_time() - start)
+    finally:
+        if collecting:
+            gc.enable()
     return best
 
 
