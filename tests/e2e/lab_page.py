@@ -1,0 +1,138 @@
+"""Driving a lesson in JupyterLab: open it, run all, check outputs and widgets, read plots.
+
+The selectors and waits are the ones that held on this course's machines
+(docs: /work/shared/notes/browser-testing.md): the kernel is ready when the status bar reads
+``... | Idle`` (the toolbar's execution indicator says idle before any kernel exists), Run All
+is the Run menu's ``runmenu:run-all``, and a run is over when every code cell shows ``[n]`` and
+the kernel is idle again.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+KERNEL_STATUS = '.jp-StatusBar-TextItem[title^="Change kernel"]'
+IDLE = re.compile(r"\|\s*Idle\s*$")
+PROMPTS = ".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt"
+RUN_ALL = 'li.lm-Menu-item[data-command="runmenu:run-all"]'
+LINE = ".scatterlayer .trace path.js-line"
+
+# Both error outputs (a Traceback on stderr) and rendered text naming an exception.
+_ERRORS_JS = r"""() => {
+  const found = [];
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  for (const el of document.querySelectorAll(stderr)) {
+    if (el.textContent.includes('Traceback')) found.push(el.textContent);
+  }
+  for (const el of document.querySelectorAll('.jp-RenderedText')) {
+    if (/\b[A-Za-z]*Error\b/.test(el.textContent) && !found.includes(el.textContent)) {
+      found.push(el.textContent);
+    }
+  }
+  return found.map(text => text.slice(-3000));
+}"""
+
+# True once every non-empty code cell has an execution count, or as soon as an error output
+# appears (run-all stops at an error, so the remaining cells would never be counted). Cells are
+# read from the page, not the .ipynb: with jupytext the inputs come from the paired .py.
+_DONE_JS = r"""() => {
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  for (const el of document.querySelectorAll(stderr)) {
+    if (el.textContent.includes('Traceback')) return true;
+  }
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')].filter(
+    cell => (cell.querySelector('.cm-content')?.textContent ?? 'x').trim() !== '');
+  const counted = cells.filter(cell => /^\[\d+\]/.test(
+    (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim()));
+  return cells.length > 0 && counted.length === cells.length;
+}"""
+
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+
+
+class LabPage:
+    """One browser page on the session's JupyterLab."""
+
+    def __init__(self, page: Page, server, artifacts: Path, slug: str,
+                 kernel_ms: int = 120_000, run_ms: int = 300_000, widget_ms: int = 60_000):
+        self.page, self.server, self.artifacts, self.slug = page, server, artifacts, slug
+        self.kernel_ms, self.run_ms, self.widget_ms = kernel_ms, run_ms, widget_ms
+
+    # ------------------------------------------------------------------ notebook
+
+    def open(self, notebook: Path) -> None:
+        """Open ``notebook`` (a path under the served root) and wait for an idle kernel."""
+        self.notebook = notebook
+        relative = notebook.relative_to(self.server.root).as_posix()
+        self.page.goto(self.server.notebook_url(relative), wait_until="domcontentloaded",
+                       timeout=self.kernel_ms)
+        expect(self.page.locator(".jp-NotebookPanel").first).to_be_visible(
+            timeout=self.kernel_ms)
+        self.wait_idle()
+
+    def wait_idle(self, timeout: int | None = None) -> None:
+        expect(self.page.locator(KERNEL_STATUS)).to_have_text(
+            IDLE, timeout=timeout or self.kernel_ms)
+
+    def run_all(self) -> None:
+        """Run > Run All Cells; wait for every execution count, an idle kernel, the widgets."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        self.page.locator(RUN_ALL).click()
+        try:
+            self.page.wait_for_function(_DONE_JS, timeout=self.run_ms, polling=500)
+        except Exception as err:
+            prompts = self.page.locator(PROMPTS).all_inner_texts()
+            raise AssertionError(f"{self.notebook.name}: run-all did not finish in "
+                                 f"{self.run_ms / 1000:.0f} s; prompts: "
+                                 f"{prompts}") from err
+        self.assert_no_errors()
+        self.wait_idle()
+        self.assert_widgets_render()
+
+    def assert_no_errors(self) -> None:
+        errors = self.page.evaluate(_ERRORS_JS)
+        assert not errors, f"{self.notebook.name} shows error output:\n" + "\n---\n".join(errors)
+
+    def assert_widgets_render(self) -> None:
+        """No widget stuck on "Loading widget..." and none replaced by an error message.
+
+        Only outputs count: a lesson's own text may well mention "Loading widget...".
+        """
+        outputs = self.page.locator(".jp-OutputArea-output")
+        expect(outputs.filter(has_text="Loading widget")).to_have_count(0,
+                                                                        timeout=self.widget_ms)
+        expect(outputs.filter(has_text="Error displaying widget")).to_have_count(0)
+
+    # ------------------------------------------------------------------ widgets and plots
+
+    def press(self, handle: Locator, key: str, times: int = 1) -> None:
+        """Focus a slider handle and press ``key`` ``times`` times, as a keyboard user does."""
+        handle.focus()
+        for _ in range(times):
+            handle.press(key)
+            self.page.wait_for_timeout(150)  # one kernel round trip per step, as by hand
+
+    def path(self, scope: str) -> str:
+        """The ``d`` attribute of the first plotly line inside ``scope``."""
+        line = self.page.locator(f"{scope} {LINE}").first
+        expect(line).to_be_attached(timeout=self.widget_ms)
+        return line.get_attribute("d") or ""
+
+    def numbers(self, selector: str) -> list[float]:
+        """Every number in the visible text of ``selector``."""
+        text = self.page.locator(selector).inner_text()
+        return [float(x) for x in re.findall(_NUMBER, text)]
+
+    def screenshot(self, selector: str, name: str) -> Path:
+        path = self.artifacts / f"{self.slug}-{name}.png"
+        self.page.locator(selector).screenshot(path=str(path))
+        return path
+
+
+def path_points(d: str) -> list[tuple[float, float]]:
+    """The (x, y) vertices of an SVG path made of M/L commands (plotly's lines), in order."""
+    pairs = re.findall(rf"({_NUMBER}),({_NUMBER})", d)
+    return [(float(x), float(y)) for x, y in pairs]

@@ -1,0 +1,227 @@
+"""Every lesson, run top to bottom in JupyterLab in a real browser, with its widgets moved.
+
+nbval proves a lesson's code runs; these tests prove what a learner sees: no error output, every
+widget rendered (no "Loading widget..." forever, no "Error displaying widget"), and sliders,
+moved with the keyboard, redrawing their plots and labels the way the lesson says they will.
+A test for a lesson whose notebook does not exist yet skips and names the lesson.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lab_page import LabPage, path_points
+from playwright.sync_api import expect
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+REQUIRE_BROWSER = "RNNCOURSE_REQUIRE_BROWSER"
+# Lessons with a test of their own below (which also runs all and checks every widget renders).
+DEDICATED = {"00_start_here", "01_scope", "04_gradient_flow"}
+_WIDGETS = re.compile(r"rnncourse\.explorers|ipywidgets|FigureWidget|demo_widget")
+
+pytestmark = [
+    pytest.mark.slow,
+    # pytest-playwright's stand-in for pytest-base-url defines a session fixture as a method.
+    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
+]
+
+
+def missing_course_modules(source: Path) -> list[str]:
+    """The ``rnncourse`` modules a lesson imports that are not in the package (yet)."""
+    missing = []
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "rnncourse":  # `from rnncourse import check`: a submodule
+                names = [f"rnncourse.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == "rnncourse" and importlib.util.find_spec(name) is None:
+                missing.append(name)
+    return sorted(set(missing))
+
+
+def lesson(stem: str) -> Path:
+    """The lesson's notebook; skip when it, or a course module it imports, has not landed yet.
+
+    Under RNNCOURSE_REQUIRE_BROWSER=1 (CI) a missing module fails instead: a committed lesson
+    whose imports do not resolve is broken, not unfinished.
+    """
+    notebook = NOTEBOOKS / f"{stem}.ipynb"
+    if not notebook.exists():
+        pytest.skip(f"notebooks/{stem}.ipynb does not exist yet: that lesson is still being "
+                    "written, so its browser test has nothing to run")
+    missing = missing_course_modules(notebook.with_suffix(".py"))
+    if missing:
+        reason = (f"notebooks/{stem} imports {', '.join(missing)}, not in the package yet: "
+                  "the lesson cannot run until its dependencies land")
+        if os.environ.get(REQUIRE_BROWSER, "").strip() not in ("", "0", "false", "no"):
+            pytest.fail(f"{REQUIRE_BROWSER} is set and {reason}", pytrace=False)
+        pytest.skip(reason)
+    return notebook
+
+
+def lessons_with_widgets() -> list[str]:
+    """Every lesson whose source builds widgets, except those with a dedicated test."""
+    stems = []
+    for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        if source.stem in DEDICATED or not source.with_suffix(".ipynb").exists():
+            continue
+        if _WIDGETS.search(source.read_text()):
+            stems.append(source.stem)
+    return stems
+
+
+def wait_until(lab: LabPage, condition: Callable[[], bool], what: str,
+               timeout_s: float = 60) -> None:
+    """Poll ``condition`` (reading the page) until it holds; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout_s:.0f} s: {what}")
+        lab.page.wait_for_timeout(250)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 0: the start page's demo slider drives a sine
+
+
+def test_start_here_demo_slider_redraws_the_plot(lab):
+    lab.open(lesson("00_start_here"))
+    lab.run_all()
+    readout = lab.page.locator(".rnncourse-demo-slider .widget-readout")
+    expect(readout).to_have_text("4.00")  # the notebook set it from code
+    before = lab.path(".rnncourse-demo")
+    lab.press(lab.page.locator(".rnncourse-demo-slider .noUi-handle"), "ArrowRight")
+    expect(readout).to_have_text("4.50")  # one step of 0.5
+    wait_until(lab, lambda: lab.path(".rnncourse-demo") != before,
+               "the sine's path did not change after the slider moved")
+    lab.assert_widgets_render()
+    lab.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 1: rho steers the hidden state; the fitted per-step factor follows
+
+
+def _hidden_label(lab: LabPage) -> tuple[float, float]:
+    """(rho, fitted per-step factor) as the lesson-1 explorer's label prints them."""
+    text = lab.page.locator(".rnncourse-hidden-label").inner_text()
+    rho = re.search(r"rho\s*=\s*([0-9.]+)", text)
+    factor = re.search(r"factor\s*([0-9.]+)", text)
+    assert rho and factor, f"unexpected label: {text!r}"
+    return float(rho.group(1)), float(factor.group(1))
+
+
+def test_scope_rho_slider_changes_the_fitted_factor_and_the_plot(lab):
+    lab.open(lesson("01_scope"))
+    lab.run_all()
+    scope = ".rnncourse-hidden-explorer"
+    rho, factor = _hidden_label(lab)
+    assert rho == pytest.approx(0.9)  # the notebook leaves rho at 0.9
+    before = lab.path(scope)
+    lab.press(lab.page.locator(".rnncourse-hidden-rho .noUi-handle"), "ArrowLeft", times=8)
+    expect(lab.page.locator(".rnncourse-hidden-rho .widget-readout")).to_have_text("0.50")
+    wait_until(lab, lambda: _hidden_label(lab)[0] == pytest.approx(0.5),
+               "the label did not reach rho = 0.50")
+    _, smaller = _hidden_label(lab)
+    assert smaller != factor, f"the fitted factor stayed at {factor} when rho went 0.9 -> 0.5"
+    # tanh' <= 1, so the impulse response decays at least as fast as rho^t.
+    assert smaller <= 0.5 * 1.001, f"fitted factor {smaller} > rho = 0.5"
+    wait_until(lab, lambda: lab.path(scope) != before,
+               "the impulse-response path did not change")
+    lab.assert_widgets_render()
+    lab.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 4: crossing sigma = 1/gamma turns decay into growth
+
+
+GRADFLOW = ".rnncourse-gradflow-explorer"
+NORM_CURVE = ".rnncourse-gradflow-figure .subplot.xy"  # trace 0 there: ||dL/dh_t|| against t
+
+
+def _rates(lab: LabPage) -> tuple[float, float | None]:
+    """(fitted rate, theory gamma * sigma_max or None) from the explorer's rate label."""
+    text = lab.page.locator(".rnncourse-gradflow-rate").inner_text()
+    fitted = re.search(r"fitted rate\s*([0-9.]+|n/a)", text)
+    theory = re.search(r"theory γ·σ_max = .*?=\s*([0-9.]+)", text)
+    assert fitted and fitted.group(1) != "n/a", f"no fitted rate in {text!r}"
+    return float(fitted.group(1)), (float(theory.group(1)) if theory else None)
+
+
+def _at_rate(lab: LabPage, expected: float) -> Callable[[], bool]:
+    def holds() -> bool:
+        fitted, theory = _rates(lab)
+        return theory == pytest.approx(expected, abs=5e-4) and fitted == pytest.approx(
+            expected, rel=0.01)
+    return holds
+
+
+def _slope(lab: LabPage) -> float:
+    """Pixel rise of the norm curve from t = 0 to t = T (SVG y grows downwards)."""
+    points = path_points(lab.path(NORM_CURVE))
+    assert len(points) >= 2, f"the norm curve has no line: {points}"  # a line on a log axis: 2
+    return points[0][1] - points[-1][1]
+
+
+def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
+    lab.open(lesson("04_gradient_flow"))
+    lab.run_all()
+    readout = lab.page.locator(".rnncourse-gradflow-sigma .widget-readout")
+    handle = lab.page.locator(".rnncourse-gradflow-sigma .noUi-handle")
+    expect(readout).to_have_text("1.00")  # the notebook leaves sigma at 1 = 1/gamma (tanh)
+
+    # Below the edge: the tanh RNN's gradient shrinks by gamma * sigma = 0.9 per step back.
+    lab.press(handle, "ArrowLeft", times=2)
+    expect(readout).to_have_text("0.90")
+    wait_until(lab, _at_rate(lab, 0.900), f"rate label not at 0.900: {_rates(lab)}")
+    below_path = lab.path(NORM_CURVE)
+    below = _slope(lab)
+    lab.screenshot(GRADFLOW, "sigma-0.90-before")
+    # Norms grow from t = 0 up to t = T (= 1): the curve rises to the right.
+    assert below > 50, f"at sigma 0.9 the curve should rise towards t = T; rise {below:.0f} px"
+
+    # Above the edge: rate 1.1 per step, the gradient explodes going back in time.
+    lab.press(handle, "ArrowRight", times=4)
+    expect(readout).to_have_text("1.10")
+    wait_until(lab, _at_rate(lab, 1.100), f"rate label not at 1.100: {_rates(lab)}")
+    wait_until(lab, lambda: lab.path(NORM_CURVE) != below_path, "the curve was not redrawn")
+    above = _slope(lab)
+    lab.screenshot(GRADFLOW, "sigma-1.10-after")
+    assert above < -50, f"at sigma 1.1 the curve should fall towards t = T; rise {above:.0f} px"
+
+    # The sigmoid's gamma is 1/4: at sigma 1.1 its gradient vanishes at 0.275 per step.
+    lab.page.locator(".rnncourse-gradflow-cell select").select_option(label="RNN, sigmoid")
+    wait_until(lab, _at_rate(lab, 0.275), f"sigmoid rate not at 0.275: {_rates(lab)}")
+    assert _slope(lab) > 50, "the sigmoid RNN's gradient should vanish at sigma 1.1"
+    # Gated cells have no gamma * sigma_max bound, and the label says so.
+    lab.page.locator(".rnncourse-gradflow-cell select").select_option(label="LSTM")
+    expect(lab.page.locator(".rnncourse-gradflow-rate")).to_contain_text(
+        "no γ·σ_max bound for the LSTM")
+    lab.assert_widgets_render()
+    lab.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------------------------
+# Every other lesson with widgets: runs without errors and every widget renders
+
+
+@pytest.mark.parametrize("stem", lessons_with_widgets())
+def test_lesson_widgets_render_without_errors(lab, stem):
+    lab.open(lesson(stem))
+    lab.run_all()
+    expect(lab.page.locator(".jp-OutputArea-output .jupyter-widgets").first).to_be_attached()
+    lab.assert_widgets_render()
+    lab.assert_no_errors()
