@@ -112,3 +112,16 @@ def param_dict(name: str, params, required: Sequence[str], optional: Sequence[st
             + (f"; unknown {unknown}" if unknown else "")
         )
     return params
+
+
+def number_in_range(name: str, value, low: float, high: float) -> float:
+    """Check that ``value`` is a real number (not a bool) in ``[low, high]``; return it as float.
+
+    The explorers use it for their starting values, which must lie on their sliders.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number in [{low}, {high}], got "
+                        f"{type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value}")
+    return float(value)

@@ -36,12 +36,7 @@ _HEAT = {name: 4 + k for k, name in enumerate(_ROWS)}  # heatmap trace index per
 
 def _number(name, value, bounds):
     low, high, _ = bounds
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number in [{low}, {high}], got "
-                        f"{type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value}")
-    return float(value)
+    return validate.number_in_range(name, value, low, high)
 
 
 def _colorbar(title, top, bottom):

@@ -199,11 +199,7 @@ class GradientFlowExplorer:
 
 def _in_range(name, value, bounds):
     low, high, _ = bounds
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number in [{low}, {high}], got "
-                        f"{type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value}")
+    validate.number_in_range(name, value, low, high)
 
 
 def _fmt(value: float) -> str:
