@@ -311,7 +311,8 @@ findings["cliff"] = {"lr": plain.lr, "threshold": clipped.threshold,
 # The same thing happens in real training. A tanh RNN ($H = 32$) starts with
 # $W_{hh} = 2Q$, past the edge $1/\gamma = 1$, and learns the adding problem ($T = 10$: sum the
 # two marked values of a sequence; predicting the mean gives a loss of $1/6 \approx 0.167$) with
-# plain SGD at learning rate 0.05. Two runs from the same weights on the same batches: one
+# plain SGD at learning rate 0.1, using the course's training loop (`rnncourse.train.train`).
+# Two runs from the same weights on the same batches: one
 # unclipped, one clipped at $\tau = 1$ (the value Pascanu et al.'s code used).
 
 # %%

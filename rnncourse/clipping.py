@@ -57,31 +57,21 @@ class TrainingRun:
         return int(bad[0]) if bad.size else None
 
 
-def adding_batch(batch: int, seq_len: int, generator):
-    """The adding problem: ``(x, y)`` with ``x`` of shape ``(B, T, 2)`` (value, marker)."""
-    import torch
-
-    values = torch.rand(batch, seq_len, generator=generator)
-    markers = torch.zeros(batch, seq_len)
-    rows = torch.arange(batch)
-    first = torch.randint(0, seq_len // 2, (batch,), generator=generator)
-    second = torch.randint(seq_len // 2, seq_len, (batch,), generator=generator)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    return torch.stack([values, markers], dim=-1), (values * markers).sum(1, keepdim=True)
-
-
 def exploding_run(clip: float | None, *, steps: int = 200, seq_len: int = 10,
-                  hidden_size: int = 32, sigma: float = 2.0, lr: float = 0.05,
+                  hidden_size: int = 32, sigma: float = 2.0, lr: float = 0.1,
                   batch: int = 64, seed: int = 0) -> TrainingRun:
     """Train a tanh RNN (``W_hh = sigma * Q``) on the adding problem with SGD, clipped or not.
 
-    Both runs of a comparison see the same initial weights and the same batches (``seed``).
-    After a non-finite loss the run stops and the rest of the record is ``nan``.
+    The course's one training loop (:func:`rnncourse.train.train`) does the work; both runs of
+    a comparison see the same initial weights and the same batches (``seed``). After a
+    non-finite loss the run stops and the rest of the record is ``nan``.
     """
-    import time
-
     import torch
+
+    from .dynamics import random_orthogonal
+    from .models import SequenceRegressor
+    from .tasks import adding_batch
+    from .train import train
 
     if clip is not None:
         clip = validate.positive_float("clip", clip)
@@ -90,26 +80,18 @@ def exploding_run(clip: float | None, *, steps: int = 200, seq_len: int = 10,
     H = validate.positive_int("hidden_size", hidden_size)
     sigma = validate.positive_float("sigma", sigma)
     lr = validate.positive_float("lr", lr)
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    rnn = torch.nn.RNN(2, H, batch_first=True)
-    head = torch.nn.Linear(H, 1)
-    with torch.no_grad():
-        q, r = torch.linalg.qr(torch.randn(H, H, generator=generator))
-        rnn.weight_hh_l0.copy_(sigma * q * torch.sign(torch.diagonal(r)))
-    parameters = list(rnn.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(parameters, lr=lr)
+
+    def build():
+        model = SequenceRegressor("rnn", 2, H, 1, seed=seed)
+        q = random_orthogonal(H, np.random.default_rng(seed))
+        with torch.no_grad():
+            model.core.weight_hh_l0.copy_(torch.as_tensor(sigma * q, dtype=torch.float32))
+        return model
+
+    result = train(build, lambda rng: adding_batch(batch, T, rng), torch.nn.functional.mse_loss,
+                   steps=steps, lr=lr, optimizer="sgd", clip=clip, seed=seed, progress=False)
     loss_log, norm_log = np.full(steps, np.nan), np.full(steps, np.nan)
-    start = time.perf_counter()
-    for step in range(steps):
-        x, y = adding_batch(batch, T, generator)
-        out, _ = rnn(x)
-        loss = torch.mean((head(out[:, -1]) - y) ** 2)
-        optimizer.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(parameters, math.inf if clip is None else clip)
-        loss_log[step], norm_log[step] = loss.item(), norm.item()
-        if not (math.isfinite(loss_log[step]) and math.isfinite(norm_log[step])):
-            break
-        optimizer.step()
-    return TrainingRun(clip, loss_log, norm_log, time.perf_counter() - start)
+    done = len(result.losses)
+    loss_log[:done] = result.losses
+    norm_log[:len(result.grad_norms)] = result.grad_norms
+    return TrainingRun(clip, loss_log, norm_log, result.seconds)
