@@ -46,19 +46,17 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from IPython.display import display
-from torch.nn import functional as F
 
 from rnncourse import check, variants
 from rnncourse.convert import numpy_from_torch
 from rnncourse.explorers.gates import GatesExplorer
-from rnncourse.models import SequenceRegressor, count_parameters
+from rnncourse.models import count_parameters
 from rnncourse.np_gru import gru_forms_difference, gru_step_forward, init_gru_params
 from rnncourse.np_lstm import lstm_forward, lstm_step_forward
 from rnncourse.np_rnn import sigmoid
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 from rnncourse.torch_cells import from_torch
-from rnncourse.train import eval_on, train
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
 SEED = 0
@@ -495,12 +493,10 @@ budget = variants.model_param_count("lstm", 1, uni_h, 1)
 bi_h = variants.matched_hidden_size(budget, "lstm", 1, bidirectional=True)
 runs = {}
 for name, hidden, bidirectional in [("one direction", uni_h, False), ("bidirectional", bi_h, True)]:
-    runs[name] = train(
-        lambda hidden=hidden, bidirectional=bidirectional: SequenceRegressor(
-            "lstm", 1, hidden, 1, bidirectional=bidirectional, output="all", seed=SEED),
-        lambda rng: variants.window_average_batch(32, T_avg, rng, half_width=k), F.mse_loss,
-        steps=300, lr=1e-2, clip=1.0, seed=SEED, progress=False,
-        eval_fn=eval_on(avg_x, avg_y, F.mse_loss), eval_every=300)
+    # the course's training loop: 300 steps, batches of 32, Adam at 1e-2, clipping at 1
+    runs[name] = variants.train_window_average("lstm", hidden_size=hidden,
+                                               bidirectional=bidirectional, T=T_avg,
+                                               half_width=k, seed=SEED)
     assert runs[name].n_params == variants.model_param_count("lstm", 1, hidden, 1,
                                                              bidirectional=bidirectional)
 uni, bi = runs["one direction"], runs["bidirectional"]

@@ -50,7 +50,8 @@ from .tasks import as_generator
 __all__ = ["GATE_BLOCKS", "param_count", "model_param_count", "matched_hidden_size",
            "marked_value_batch", "marked_value_test_set", "MARKED_VALUE_DEFAULTS",
            "train_marked_value", "lstm_arrays", "window_average_batch",
-           "window_average_test_set", "window_average_floor", "GateTrace", "gate_trace"]
+           "window_average_test_set", "window_average_floor", "train_window_average",
+           "GateTrace", "gate_trace"]
 
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 """Blocks of ``H`` rows in ``weight_ih``: RNN 1, GRU 3 (r, z, n), LSTM 4 (i, f, g, o)."""
@@ -254,6 +255,34 @@ def window_average_floor(T: int, half_width: int = 2) -> float:
     future = np.minimum(k, T - 1 - np.arange(T))
     return float(np.mean(future / 3.0) / (2 * k + 1) ** 2)
 
+
+
+def train_window_average(cell: str = "lstm", *, hidden_size: int = 16,
+                         bidirectional: bool = False, T: int = 20, half_width: int = 2,
+                         steps: int = 300, batch: int = 32, lr: float = 1e-2, clip: float = 1.0,
+                         seed: int = 0, n_test: int = 1000):
+    """Train a :class:`~rnncourse.models.SequenceRegressor` (``output="all"``, one or two
+    directions) on the centred moving average; return the :class:`~rnncourse.train.TrainResult`
+    (test MSE on :func:`window_average_test_set` in ``final_eval``, the model in ``.model``).
+
+    Lesson 3's comparison of a one-directional and a bidirectional model, and lesson 8's
+    recomputation of it, both call this. Seeded; one torch thread.
+    """
+    from torch.nn import functional as F
+
+    from .models import SequenceRegressor
+    from .train import eval_on, train
+
+    if not isinstance(bidirectional, bool):
+        raise TypeError(f"bidirectional: expected a bool, got {type(bidirectional).__name__}")
+    test_x, test_y = window_average_test_set(T, n_test, half_width=half_width)
+    return train(lambda: SequenceRegressor(cell, 1, hidden_size, 1, bidirectional=bidirectional,
+                                           output="all", seed=seed),
+                 lambda rng: window_average_batch(batch, T, rng, half_width=half_width),
+                 F.mse_loss, steps=steps, lr=lr, clip=clip, seed=seed, progress=False,
+                 eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=steps,
+                 config={"task": "centred moving average", "T": T, "half_width": half_width,
+                         "batch": batch, "bidirectional": bidirectional})
 
 # --- the gates of a trained LSTM ----------------------------------------------------------------
 
