@@ -8,6 +8,8 @@
   keep them as ``nan``.
 * :func:`load_sunspots`: yearly sunspot numbers 1700-2008 (309 values, none missing); the
   solar cycle is about 11 years.
+* :func:`load_sonnets`: Shakespeare's Sonnets (1609, public domain), 154 sonnets, 95,728
+  ASCII characters, for the character-level language model of lesson 6.
 
 Sources and licences: ``rnncourse/data/README.md``.
 """
@@ -20,7 +22,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["TimeSeries", "load_co2", "load_sunspots", "data_path"]
+__all__ = ["TimeSeries", "load_co2", "load_sunspots", "load_sonnets", "data_path"]
 
 
 @dataclass
@@ -85,3 +87,13 @@ def load_sunspots() -> TimeSeries:
     values = np.array([float(r[1]) for r in rows])
     return TimeSeries(dates=years, values=values, missing=np.zeros(len(values), dtype=bool),
                       name="yearly sunspot number", units="sunspots", period=11)
+
+
+def load_sonnets() -> str:
+    """Shakespeare's Sonnets (first printed 1609; public domain) as one string.
+
+    154 sonnets with their roman numerals, 95,728 characters, 62 distinct (ASCII letters,
+    punctuation, space and newline). Text of the Project Gutenberg edition as shipped in the
+    ``shakespeare`` package 0.6 (Open Knowledge Foundation); see ``rnncourse/data/README.md``.
+    """
+    return data_path("shakespeare_sonnets.txt").read_text(encoding="ascii")

@@ -1,0 +1,396 @@
+"""Lesson 6's experiments: RNN, LSTM and GRU on the same budget, and one summary row per run.
+
+Every runner goes through the course's one training loop (:func:`rnncourse.train.train`): seeded,
+one torch thread, gradient norms recorded before clipping, early stop at a target. Each returns
+the :class:`~rnncourse.train.TrainResult`, ready for :func:`rnncourse.results.save_result`.
+
+* **Adding problem** (:func:`adding_run`, :func:`compare_adding`): one layer, ``H = 64``, batches
+  of 64 fresh sequences, Adam at 3e-3, clipping at 1, test MSE on 1000 fixed sequences, stop at
+  MSE < 0.01 (the setting of ``shared/notes/literature.md``).
+* **Forecasting a real series** (:func:`forecast_run`, :func:`predict`,
+  :func:`persistence_error`): windows of a series (:func:`rnncourse.tasks.make_windows`),
+  one-step-ahead forecasts, against the seasonal-naive and the no-change baselines.
+* **Character-level language model** (:func:`char_data`, :func:`char_lm_run`,
+  :func:`samples`): bits per character on held-out text against the unigram entropy.
+* **Summary** (:func:`summary_row`, :func:`format_table`): one row per run, a Markdown table.
+
+Which recurrent core is fastest was measured here (one thread, ``T = 50``, ``H = 64``, batch 64,
+one Adam step): ``torch.nn.LSTM`` 8 ms against 12 ms for the course's LSTM, the course's GRU
+9.5 ms against 13 ms for ``torch.nn.GRU``, both RNNs about 4 ms. ``core="auto"`` picks the
+faster one (:data:`FAST_CORE`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import tasks, validate
+from .models import CELLS, CORES, CharLM, SequenceRegressor
+from .train import TrainResult, eval_on, train
+
+__all__ = [
+    "FAST_CORE", "core_for", "adding_run", "compare_adding", "steps_or_none", "median_steps",
+    "first_below",
+    "forecast_run", "predict", "persistence_error",
+    "CharData", "char_data", "char_lm_run", "bits_per_char", "samples", "word_fraction",
+    "summary_row", "format_table",
+]
+
+FAST_CORE = {"rnn": "torch", "lstm": "torch", "gru": "course"}
+"""The faster recurrent core for each cell with one torch thread (measured, see above)."""
+
+
+def core_for(cell: str, core: str = "auto") -> str:
+    """``core`` itself, or with ``"auto"`` the faster core for ``cell`` (:data:`FAST_CORE`)."""
+    validate.choice("cell", cell, CELLS)
+    if core == "auto":
+        return FAST_CORE[cell]
+    validate.choice("core", core, (*CORES, "auto"))
+    return core
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an int >= 0, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed}")
+    return int(seed)
+
+
+def _forget_bias(cell, forget_bias):
+    if forget_bias is None:
+        return None
+    if cell != "lstm":
+        raise ValueError(f"forget_bias: only an LSTM has a forget gate; expected None for "
+                         f"cell={cell!r}, got {forget_bias!r}")
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+        raise TypeError(f"forget_bias: expected a number or None, got "
+                        f"{type(forget_bias).__name__}")
+    return float(forget_bias)
+
+
+# --- adding problem ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _adding_test(T: int, n: int):
+    return tasks.adding_test_set(T, n)
+
+
+def adding_run(cell: str = "gru", *, T: int = 50, hidden_size: int = 64, steps: int = 1500,
+               lr: float = 3e-3, batch: int = 64, clip: float | None = 1.0, seed: int = 0,
+               forget_bias: float | None = None, core: str = "auto", target: float | None = 0.01,
+               n_test: int = 1000, eval_every: int = 50, progress: bool = False) -> TrainResult:
+    """Train a one-layer ``cell`` regressor on the adding problem of length ``T``.
+
+    Fresh batches of ``batch`` sequences every step; test MSE on ``n_test`` fixed sequences every
+    ``eval_every`` steps; the run stops at the first test MSE below ``target`` (``None``: run all
+    ``steps``). ``forget_bias`` sets the LSTM's forget-gate bias at initialisation (``None``:
+    torch's default, 0). The model's weights and the batches both come from ``seed``.
+    """
+    validate.choice("cell", cell, CELLS)
+    core = core_for(cell, core)
+    T = validate.positive_int("T", T, minimum=2)
+    H = validate.positive_int("hidden_size", hidden_size)
+    batch = validate.positive_int("batch", batch)
+    n_test = validate.positive_int("n_test", n_test)
+    seed = _seed(seed)
+    fb = _forget_bias(cell, forget_bias)
+    test_x, test_y = _adding_test(T, n_test)
+    return train(lambda: SequenceRegressor(cell, 2, H, 1, forget_bias=fb, core=core, seed=seed),
+                 lambda rng: tasks.adding_batch(batch, T, rng), F.mse_loss,
+                 steps=steps, lr=lr, clip=clip, seed=seed, progress=progress,
+                 eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=eval_every,
+                 target=target,
+                 config={"task": "adding", "T": T, "batch": batch, "cell": cell, "core": core,
+                         "hidden_size": H, "forget_bias": fb, "n_test": n_test})
+
+
+def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,),
+                   **kwargs) -> dict[str, list[TrainResult]]:
+    """Run :func:`adding_run` for every model and seed, same budget for all.
+
+    ``models`` maps a label to the arguments that differ (``{"LSTM": {"cell": "lstm"},
+    "LSTM b_f=1": {"cell": "lstm", "forget_bias": 1.0}}``); ``kwargs`` are shared. Returns
+    ``{label: [result for each seed]}``.
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(f"models: expected a non-empty dict label -> adding_run arguments, got "
+                        f"{type(models).__name__}" + (" (empty)" if isinstance(models, Mapping)
+                                                      else ""))
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
+        raise TypeError(f"seeds: expected a non-empty list of ints, got {seeds!r}")
+    seeds = [_seed(s) for s in seeds]
+    out = {}
+    for label, own in models.items():
+        if not isinstance(own, Mapping):
+            raise TypeError(f"models[{label!r}]: expected a dict of adding_run arguments, got "
+                            f"{type(own).__name__}")
+        clash = sorted(set(own) & (set(kwargs) | {"seed"}))
+        if clash:
+            raise ValueError(f"models[{label!r}]: expected arguments not shared in kwargs "
+                             f"(nor 'seed'), got {clash} in both")
+        out[label] = [adding_run(**own, **kwargs, seed=s) for s in seeds]
+    return out
+
+
+def steps_or_none(results: Sequence[TrainResult]) -> list[int | None]:
+    """``steps_to_target`` of every run (``None`` where the target was not reached)."""
+    return [r.steps_to_target for r in results]
+
+
+def median_steps(results: Sequence[TrainResult]) -> float:
+    """Median steps to target over runs; a run that never reached it counts as ``inf``."""
+    if not results:
+        raise ValueError("results: expected at least one TrainResult, got none")
+    values = [math.inf if s is None else float(s) for s in steps_or_none(results)]
+    return float(np.median(values))
+
+
+def first_below(result: TrainResult, threshold: float) -> int | None:
+    """The first evaluated step whose metric is below ``threshold`` (``None`` if none was).
+
+    With the adding problem's ``threshold = 0.1``: the step at which a run leaves the plateau
+    at the baseline ``1/6``, long before it reaches the target.
+    """
+    if not isinstance(result, TrainResult):
+        raise TypeError(f"result: expected a TrainResult, got {type(result).__name__}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
+        raise TypeError(f"threshold: expected a number, got {type(threshold).__name__}")
+    return next((int(step) for step, metric in result.evals if metric < threshold), None)
+
+
+# --- forecasting ------------------------------------------------------------------------------
+
+def forecast_run(data: tasks.ForecastData, cell: str = "lstm", *, hidden_size: int = 32,
+                 steps: int = 600, lr: float = 3e-3, batch: int = 64,
+                 clip: float | None = 1.0, seed: int = 0, core: str = "auto",
+                 eval_every: int = 100, progress: bool = False) -> TrainResult:
+    """Train a ``cell`` regressor on the training windows of ``data``; test MSE (normalised
+    units, the same as :func:`rnncourse.tasks.seasonal_naive_error`) every ``eval_every`` steps
+    and after the last. Runs all ``steps``: the same budget for every cell."""
+    if not isinstance(data, tasks.ForecastData):
+        raise TypeError(f"data: expected a ForecastData (tasks.make_windows), got "
+                        f"{type(data).__name__}")
+    validate.choice("cell", cell, CELLS)
+    core = core_for(cell, core)
+    H = validate.positive_int("hidden_size", hidden_size)
+    batch = validate.positive_int("batch", batch)
+    seed = _seed(seed)
+    return train(lambda: SequenceRegressor(cell, 1, H, data.horizon, core=core,
+                                           batch_first=data.batch_first, seed=seed),
+                 lambda rng: data.batch(batch, rng), F.mse_loss, steps=steps, lr=lr, clip=clip,
+                 seed=seed, progress=progress,
+                 eval_fn=eval_on(data.x_test, data.y_test, F.mse_loss), eval_every=eval_every,
+                 config={"task": "forecast", "window": data.window, "horizon": data.horizon,
+                         "cell": cell, "core": core, "hidden_size": H, "batch": batch})
+
+
+def predict(model: torch.nn.Module, data: tasks.ForecastData, *, part: str = "test",
+            units: str = "original") -> np.ndarray:
+    """The model's forecasts for every window of ``part``, ``(N, horizon)`` float64, in the
+    series' own units (``units="original"``) or the model's (``"normalised"``)."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, tasks.ForecastData):
+        raise TypeError(f"data: expected a ForecastData, got {type(data).__name__}")
+    validate.choice("part", part, ["train", "test"])
+    validate.choice("units", units, ["normalised", "original"])
+    x = data.x_test if part == "test" else data.x_train
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x).numpy().astype(np.float64)
+    finally:
+        model.train(was_training)
+    return data.denormalise(out) if units == "original" else out
+
+
+def persistence_error(data: tasks.ForecastData, *, part: str = "test",
+                      metric: str = "mse") -> float:
+    """Error of the no-change forecast (every future value = the window's last value), in
+    normalised units like :func:`rnncourse.tasks.seasonal_naive_error`."""
+    if not isinstance(data, tasks.ForecastData):
+        raise TypeError(f"data: expected a ForecastData, got {type(data).__name__}")
+    validate.choice("part", part, ["train", "test"])
+    validate.choice("metric", metric, ["mse", "rmse", "mae"])
+    x = data.x_test if part == "test" else data.x_train
+    y = (data.y_test if part == "test" else data.y_train).numpy().astype(np.float64)
+    last = (x[:, -1, 0] if data.batch_first else x[-1, :, 0]).numpy().astype(np.float64)
+    err = y - last[:, None]
+    if metric == "mae":
+        return float(np.abs(err).mean())
+    mse = float(np.mean(err ** 2))
+    return math.sqrt(mse) if metric == "rmse" else mse
+
+
+# --- character-level language model -----------------------------------------------------------
+
+@dataclass
+class CharData:
+    """Encoded text split in time: the first ``train_fraction`` to train on, the rest held out.
+
+    ``test_x``/``test_y`` are consecutive windows of the held-out text (``(T, N)`` int64);
+    ``unigram_bits`` is the entropy of the held-out text's own character frequencies: the
+    bits per character of the best model that ignores context, fitted on the test text itself
+    (so slightly optimistic, which makes it a harder baseline to beat).
+    """
+
+    vocab: tasks.Vocab
+    train_ids: np.ndarray
+    test_ids: np.ndarray
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    unigram_bits: float
+
+
+def char_data(text: str, *, train_fraction: float = 0.9, test_window: int = 100) -> CharData:
+    """Vocabulary, split and held-out windows of ``text`` (see :class:`CharData`)."""
+    vocab = tasks.Vocab(text)
+    ids = vocab.encode(text)
+    train_ids, test_ids = tasks.char_split(ids, train_fraction)
+    test_x, test_y = tasks.char_test_set(test_ids, test_window)
+    return CharData(vocab, train_ids, test_ids, test_x, test_y,
+                    tasks.unigram_entropy_bits(test_ids))
+
+
+def char_lm_run(data: CharData, cell: str = "lstm", *, hidden_size: int = 128,
+                embedding_dim: int | None = 32, T: int = 64, batch: int = 32, steps: int = 450,
+                lr: float = 1e-2, clip: float | None = 1.0, seed: int = 0, core: str = "auto",
+                eval_every: int = 150, progress: bool = False) -> TrainResult:
+    """Train a :class:`~rnncourse.models.CharLM` on random windows of ``T`` characters of the
+    training text; the evaluation metric is the held-out cross-entropy in **nats** per character
+    (:func:`bits_per_char` converts). Runs all ``steps``."""
+    if not isinstance(data, CharData):
+        raise TypeError(f"data: expected a CharData (experiments.char_data), got "
+                        f"{type(data).__name__}")
+    validate.choice("cell", cell, CELLS)
+    core = core_for(cell, core)
+    H = validate.positive_int("hidden_size", hidden_size)
+    T = validate.positive_int("T", T)
+    batch = validate.positive_int("batch", batch)
+    seed = _seed(seed)
+    V = len(data.vocab)
+    return train(lambda: CharLM(V, H, cell, embedding_dim=embedding_dim, core=core, seed=seed),
+                 lambda rng: tasks.char_batch(data.train_ids, batch, T, rng),
+                 tasks.sequence_cross_entropy, steps=steps, lr=lr, clip=clip, seed=seed,
+                 progress=progress,
+                 eval_fn=eval_on(data.test_x, data.test_y, tasks.sequence_cross_entropy),
+                 eval_every=eval_every,
+                 config={"task": "char LM", "cell": cell, "core": core, "hidden_size": H,
+                         "embedding_dim": embedding_dim, "T": T, "batch": batch,
+                         "vocab_size": V})
+
+
+def bits_per_char(nats: float) -> float:
+    """A cross-entropy in nats per character (torch's unit) in bits per character."""
+    if isinstance(nats, bool) or not isinstance(nats, (int, float, np.floating)):
+        raise TypeError(f"nats: expected a number, got {type(nats).__name__}")
+    return tasks.nats_to_bits(nats)
+
+
+def samples(model: CharLM, vocab: tasks.Vocab, prompt: str, *,
+            temperatures: Sequence[float] = (0.5, 1.0, 1.5), length: int = 200,
+            seed: int = 0) -> dict[float, str]:
+    """``{temperature: prompt + generated text}``, each sampled with the same ``seed``."""
+    if not isinstance(model, CharLM):
+        raise TypeError(f"model: expected a CharLM, got {type(model).__name__}")
+    if not isinstance(vocab, tasks.Vocab):
+        raise TypeError(f"vocab: expected a tasks.Vocab, got {type(vocab).__name__}")
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError(f"prompt: expected a non-empty str, got {prompt!r}")
+    if isinstance(temperatures, (str, bytes)) or not isinstance(temperatures, Sequence) \
+            or not temperatures:
+        raise TypeError(f"temperatures: expected a non-empty list of numbers, got "
+                        f"{temperatures!r}")
+    ids = vocab.encode(prompt)
+    return {float(t): prompt + vocab.decode(model.generate(ids, length, temperature=t,
+                                                            seed=seed))
+            for t in temperatures}
+
+
+def word_fraction(sample: str, reference: str) -> float:
+    """Fraction of the words of ``sample`` (runs of letters and apostrophes, lower-cased) that
+    occur in ``reference``: how much of a generated text is spelled like the training text."""
+    import re
+
+    for name, text in (("sample", sample), ("reference", reference)):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}: expected a str, got {type(text).__name__}")
+    pattern = re.compile(r"[a-z']+")
+    words = [w.strip("'") for w in pattern.findall(sample.lower())]
+    words = [w for w in words if w]
+    if not words:
+        raise ValueError(f"sample: expected at least one word, got {sample[:40]!r}")
+    known = {w.strip("'") for w in pattern.findall(reference.lower())}
+    return sum(w in known for w in words) / len(words)
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+def summary_row(experiment: str, model: str, result: TrainResult, *, metric: str, value: float,
+                baseline: float | None = None, target: float | None = None) -> dict:
+    """One row of the summary table: what ran, how long, how far it got.
+
+    ``metric`` names the number ``value`` (e.g. ``"test MSE"``, ``"bits/char"``); ``baseline`` is
+    the number to beat in the same unit; ``steps to target`` is filled when the run had one.
+    """
+    if not isinstance(result, TrainResult):
+        raise TypeError(f"result: expected a TrainResult, got {type(result).__name__}")
+    for name, text in (("experiment", experiment), ("model", model), ("metric", metric)):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}: expected a str, got {type(text).__name__}")
+    for name, number in (("value", value), ("baseline", baseline), ("target", target)):
+        if number is not None and (isinstance(number, bool)
+                                   or not isinstance(number, (int, float, np.floating))):
+            raise TypeError(f"{name}: expected a number, got {type(number).__name__}")
+    return {"experiment": experiment, "model": model, "params": result.n_params,
+            "steps": result.steps, "seconds": round(result.seconds, 2),
+            "ms/step": round(result.ms_per_step, 1) if result.ms_per_step else None,
+            "steps to target": result.steps_to_target, "metric": metric,
+            "value": float(value), "baseline": None if baseline is None else float(baseline),
+            "beats baseline": None if baseline is None else bool(value < baseline),
+            "target": target}
+
+
+def _cell(value, digits):
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, *,
+                 digits: int = 4) -> str:
+    """A Markdown table of ``rows`` (dicts), with ``columns`` (default: the first row's keys).
+
+    Floats are shown with ``digits`` significant digits, ``None`` as a dash, booleans as yes/no.
+    """
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence) or not rows:
+        raise TypeError(f"rows: expected a non-empty list of dicts, got {type(rows).__name__}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"rows[{i}]: expected a dict, got {type(row).__name__}")
+    columns = list(rows[0]) if columns is None else list(columns)
+    missing = sorted({c for row in rows for c in columns if c not in row})
+    if missing:
+        raise ValueError(f"columns: expected keys present in every row, got {missing} missing "
+                         f"from some rows")
+    digits = validate.positive_int("digits", digits)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row[c], digits).replace("|", "\\|")
+                                        for c in columns) + " |")
+    return "\n".join(lines)
