@@ -96,8 +96,8 @@ print(f"slider at {slider.value}: the figure was redrawn ({len(after)} points)")
 # | 7 | [Advanced](07_advanced.ipynb) | bidirectional encoders, attention you can inspect, seq2seq, CNN+RNN hybrids |
 # | 8 | [Findings](08_findings.ipynb) | the course's own measurements compiled into tables and plots, checked against theory |
 #
-# Lessons arrive in the repository in this order; a link that does not open yet belongs to a
-# lesson still being written.
+# Lesson 8 reads what the others measured and checks it against theory; run it last (it
+# recomputes anything missing, so it also works on its own).
 
 # %% [markdown]
 # ## How the sliders work
