@@ -176,11 +176,7 @@ def paper_map() -> str:
 # --- small helpers ----------------------------------------------------------------------------
 
 def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an int >= 0, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed}")
-    return int(seed)
+    return validate.positive_int("seed", seed, minimum=0)
 
 
 def _numbers(name, values, *, positive=True):
