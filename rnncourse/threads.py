@@ -14,18 +14,22 @@ import os
 ENV = "RNNCOURSE_TORCH_THREADS"
 
 
-def set_threads(default: int = 1) -> int:
-    """Set torch's intra-op threads to ``$RNNCOURSE_TORCH_THREADS`` or ``default``; return it."""
-    import torch
-
+def chosen_threads(default: int = 1) -> int:
+    """``$RNNCOURSE_TORCH_THREADS`` when set, else ``default``: the course's thread count."""
     raw = os.environ.get(ENV, "").strip()
     if raw:
         if not raw.isdigit() or int(raw) < 1:
             raise ValueError(f"{ENV}: expected a positive integer, got {raw!r}")
-        threads = int(raw)
-    else:
-        if isinstance(default, bool) or not isinstance(default, int) or default < 1:
-            raise ValueError(f"default: expected a positive int, got {default!r}")
-        threads = default
+        return int(raw)
+    if isinstance(default, bool) or not isinstance(default, int) or default < 1:
+        raise ValueError(f"default: expected a positive int, got {default!r}")
+    return default
+
+
+def set_threads(default: int = 1) -> int:
+    """Set torch's intra-op threads to ``$RNNCOURSE_TORCH_THREADS`` or ``default``; return it."""
+    import torch
+
+    threads = chosen_threads(default)
     torch.set_num_threads(threads)
     return threads

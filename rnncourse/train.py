@@ -17,8 +17,9 @@ What it guarantees:
   random state is left as it was) and a ``numpy.random.Generator`` handed to ``make_batch``.
   Pass the model as a zero-argument function (``lambda: Model(...)``) and its initialisation
   becomes part of the seeded run too. Same seed, same numbers, step for step.
-* **Threads set deliberately.** ``torch.set_num_threads(threads)`` (1 by default: small
-  recurrent models are latency-bound) for the run, the previous value restored afterwards.
+* **Threads set deliberately.** ``torch.set_num_threads(threads)`` for the run, the previous
+  value restored afterwards. By default 1 (small recurrent models are latency-bound), or
+  ``$RNNCOURSE_TORCH_THREADS`` when set (``make bench`` compares 1 and 2 that way).
 * **Honest records.** ``grad_norms`` are the global gradient norms *before* clipping. A
   non-finite loss or gradient stops the run with ``diverged=True``; the bad value is recorded
   and no exception is raised.
@@ -40,6 +41,7 @@ from torch import nn
 
 from . import validate
 from .models import count_parameters
+from .threads import chosen_threads
 
 __all__ = ["TrainResult", "train", "evaluate", "eval_on", "OPTIMIZERS", "make_optimizer"]
 
@@ -200,7 +202,7 @@ def eval_on(inputs, targets, metric: Callable, *, batch_size: int | None = None)
 
 def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: float,
           optimizer: str = "adam", optimizer_kwargs: dict | None = None,
-          clip: float | None = None, seed: int = 0, threads: int = 1,
+          clip: float | None = None, seed: int = 0, threads: int | None = None,
           eval_fn: Callable | None = None, eval_every: int = 50, target: float | None = None,
           progress: bool = True, log_grad_norm: bool = True,
           config: dict | None = None) -> TrainResult:
@@ -228,7 +230,7 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
     if seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed}")
     seed = int(seed)
-    threads = validate.positive_int("threads", threads)
+    threads = chosen_threads() if threads is None else validate.positive_int("threads", threads)
     eval_every = validate.positive_int("eval_every", eval_every)
     if not callable(make_batch):
         raise TypeError(f"make_batch: expected a function rng -> (inputs, targets), got "
