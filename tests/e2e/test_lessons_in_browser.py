@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 REQUIRE_BROWSER = "RNNCOURSE_REQUIRE_BROWSER"
 # Lessons with a test of their own below (which also runs all and checks every widget renders).
-DEDICATED = {"00_start_here", "01_scope", "04_gradient_flow"}
+DEDICATED = {"00_start_here", "01_scope", "04_gradient_flow", "07_advanced"}
 _WIDGETS = re.compile(r"rnncourse\.explorers|ipywidgets|FigureWidget|demo_widget")
 
 pytestmark = [
@@ -210,6 +210,48 @@ def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
     lab.page.locator(".rnncourse-gradflow-cell select").select_option(label="LSTM")
     expect(lab.page.locator(".rnncourse-gradflow-rate")).to_contain_text(
         "no γ·σ_max bound for the LSTM")
+    lab.assert_widgets_render()
+    lab.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 7: the attention explorer follows a chosen example and typed input
+
+ATTENTION = ".rnncourse-attention-explorer"
+
+
+def _heatmap_image(lab: LabPage) -> str:
+    """plotly draws a heatmap as an <image>; its data URL changes when the matrix does."""
+    image = lab.page.locator(".rnncourse-attention-heatmap .heatmaplayer image").first
+    expect(image).to_be_attached(timeout=lab.widget_ms)
+    return image.get_attribute("href") or ""
+
+
+def test_attention_explorer_follows_the_example_and_typed_input(lab):
+    lab.open(lesson("07_advanced"))
+    lab.run_all()
+    output = lab.page.locator(".rnncourse-attention-output")
+    before_text, before_map = output.inner_text(), _heatmap_image(lab)
+
+    select = lab.page.locator(".rnncourse-attention-example select")
+    options = select.locator("option").all_inner_texts()
+    assert len(options) > 2, f"too few held-out examples offered: {options}"
+    select.select_option(index=2)
+    wait_until(lab, lambda: output.inner_text() != before_text,
+               "the predicted output did not change with the example")
+    wait_until(lab, lambda: _heatmap_image(lab) != before_map,
+               "the attention heatmap did not change with the example")
+
+    # Typed input: the date model must normalise a date it has never seen.
+    typed_map = _heatmap_image(lab)
+    box = lab.page.locator(".rnncourse-attention-input input")
+    box.fill("3 Mar 2001")
+    box.press("Enter")
+    wait_until(lab, lambda: "2001-03-03" in output.inner_text(),
+               f"typed '3 Mar 2001' but the output reads {output.inner_text()!r}")
+    wait_until(lab, lambda: _heatmap_image(lab) != typed_map,
+               "the attention heatmap did not change with the typed input")
+    lab.screenshot(ATTENTION, "typed-date")
     lab.assert_widgets_render()
     lab.assert_no_errors()
 
