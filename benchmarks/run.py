@@ -236,7 +236,7 @@ def numpy_lstm_seconds(B=32, T=100, I=32, H=256, repeats=5) -> float | None:
 
 
 def bench_cells(threads=(1, 2), repeats: int = 10) -> dict:
-    import torch
+    from threadpoolctl import threadpool_limits
 
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench_cells import format_table, run_benchmark
@@ -249,9 +249,8 @@ def bench_cells(threads=(1, 2), repeats: int = 10) -> dict:
     for n in threads:
         peak = matmul_gflops(n)
         by = {(r["cell"], r["impl"]): r for r in report["results"] if r["threads"] == n}
-        torch.set_num_threads(n)
-        numpy_s = numpy_lstm_seconds(B, T, I, H)
-        torch.set_num_threads(1)
+        with threadpool_limits(limits=n):  # numpy's BLAS gets the same number of threads
+            numpy_s = numpy_lstm_seconds(B, T, I, H)
         nn_s = by[("LSTM", "torch.nn")]["median_s"]
         entry = {"threads": n, "matmul_gflops": peak,
                  "torch.nn LSTM gflops": lstm_flops / nn_s / 1e9,
