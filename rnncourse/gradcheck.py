@@ -442,6 +442,26 @@ def autograd_gradients(cell, x, params_list, h0, c0, d_output, dh_n=None, dc_n=N
 
 # --- the one-call check ------------------------------------------------------------------------
 
+def random_stacked_problem(cell, *, I, H, T, B, num_layers=1, bidirectional=False, seed=0,
+                           bias=True, form="torch"):
+    """Random weights, inputs, initial states and upstream gradients for a stacked model.
+
+    Returns ``(params_list, x, h0, c0, d_output, dh_n, dc_n)`` drawn from ``seed``; ``c0`` and
+    ``dc_n`` are None unless ``cell == "lstm"``. Initial states are scaled by 0.5 so that tanh
+    is not saturated from the first step.
+    """
+    L, D = num_layers, 2 if bidirectional else 1
+    rng = np.random.default_rng(seed)
+    params_list = init_stacked_params(cell, I, H, rng, L, bidirectional, bias, form)
+    x = rng.standard_normal((T, B, I))
+    h0 = 0.5 * rng.standard_normal((L * D, B, H))
+    c0 = 0.5 * rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
+    d_output = rng.standard_normal((T, B, D * H))
+    dh_n = rng.standard_normal((L * D, B, H))
+    dc_n = rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
+    return params_list, x, h0, c0, d_output, dh_n, dc_n
+
+
 def gradient_check(cell, *, input_size=3, hidden_size=4, seq_len=5, batch=2, seed=0,
                    num_layers=1, bidirectional=False, activation="tanh", form="torch",
                    bias=True, truncate=None, reference="finite differences", eps=1e-6,
@@ -492,16 +512,10 @@ def gradient_check(cell, *, input_size=3, hidden_size=4, seq_len=5, batch=2, see
     elif not callable(backward):
         raise TypeError(f"backward: expected a function like stacked_backward, got "
                         f"{type(backward).__name__}")
-    D = 2 if bidirectional else 1
 
-    rng = np.random.default_rng(seed)
-    params_list = init_stacked_params(cell, I, H, rng, L, bidirectional, bias, form)
-    x = rng.standard_normal((T, B, I))
-    h0 = 0.5 * rng.standard_normal((L * D, B, H))
-    c0 = 0.5 * rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
-    d_output = rng.standard_normal((T, B, D * H))
-    dh_n = rng.standard_normal((L * D, B, H))
-    dc_n = rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
+    params_list, x, h0, c0, d_output, dh_n, dc_n = random_stacked_problem(
+        cell, I=I, H=H, T=T, B=B, num_layers=L, bidirectional=bidirectional, seed=seed,
+        bias=bias, form=form)
     kw = dict(num_layers=L, bidirectional=bidirectional, activation=activation, form=form,
               truncate=truncate)
 

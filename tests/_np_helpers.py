@@ -42,15 +42,8 @@ def assert_grads_close(got, want, *, rtol, atol=1e-13, what=""):
 
 
 def random_problem(cell, *, I, H, T, B, L=1, D=1, seed=0, bias=True, form="torch"):
-    """params_list, x, h0, c0, d_output, dh_n, dc_n drawn from seed."""
-    from rnncourse.np_layers import init_stacked_params
+    """params_list, x, h0, c0, d_output, dh_n, dc_n drawn from seed (the gradient check's draw)."""
+    from rnncourse.gradcheck import random_stacked_problem
 
-    rng = np.random.default_rng(seed)
-    params_list = init_stacked_params(cell, I, H, rng, L, D == 2, bias, form)
-    x = rng.standard_normal((T, B, I))
-    h0 = 0.5 * rng.standard_normal((L * D, B, H))
-    c0 = 0.5 * rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
-    d_out = rng.standard_normal((T, B, D * H))
-    dh_n = rng.standard_normal((L * D, B, H))
-    dc_n = rng.standard_normal((L * D, B, H)) if cell == "lstm" else None
-    return params_list, x, h0, c0, d_out, dh_n, dc_n
+    return random_stacked_problem(cell, I=I, H=H, T=T, B=B, num_layers=L, bidirectional=D == 2,
+                                  seed=seed, bias=bias, form=form)
