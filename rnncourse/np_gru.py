@@ -171,8 +171,9 @@ def gru_forward(x, h0, params, form="torch"):
     T, B, _ = x.shape
     h0 = validate.array("h0", h0, [("B", B), ("H", H)])
 
-    h = np.zeros((T, B, H))
-    gates = {gate: np.zeros((T, B, H)) for gate in GRU_GATES}
+    dtype = np.result_type(x, h0, *params.values())  # float32 in, float32 out
+    h = np.zeros((T, B, H), dtype)
+    gates = {gate: np.zeros((T, B, H), dtype) for gate in GRU_GATES}
     steps = []
     h_prev = h0
     for t in range(T):
@@ -205,9 +206,10 @@ def gru_backward(dh, cache, truncate=None):
     dh = validate.array("dh", dh, [("T", T), ("B", B), ("H", H)])
     I = cache["params"]["W_xr"].shape[1]
 
-    dx = np.zeros((T, B, I))
-    grads = {key: np.zeros_like(value) for key, value in cache["params"].items()}
-    dh_carry = np.zeros((B, H))
+    dtype = np.result_type(cache["h"], dh)
+    dx = np.zeros((T, B, I), dtype)
+    grads = {key: np.zeros_like(value, dtype=dtype) for key, value in cache["params"].items()}
+    dh_carry = np.zeros((B, H), dtype)
     for t in reversed(range(T)):
         dx[t], dh_prev, step_grads = gru_step_backward(dh[t] + dh_carry, cache["steps"][t])
         for key in grads:

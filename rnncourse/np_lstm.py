@@ -122,8 +122,8 @@ def lstm_step_backward(dh_next, dc_next, cache):
           "o": do * o * (1.0 - o)}
 
     grads = {}
-    dx = np.zeros(x.shape)            # (B, I): the four gates' contributions add up
-    dh_prev = np.zeros(h_prev.shape)  # (B, H)
+    dx = np.zeros_like(da["i"], shape=x.shape)            # (B, I): the four gates add up
+    dh_prev = np.zeros_like(da["i"], shape=h_prev.shape)  # (B, H)
     for gate in LSTM_GATES:  # each gate is its own affine map of x and h_prev
         grads[f"W_x{gate}"] = da[gate].T @ x          # (H, I)
         grads[f"W_h{gate}"] = da[gate].T @ h_prev     # (H, H)
@@ -135,18 +135,59 @@ def lstm_step_backward(dh_next, dc_next, cache):
     return dx, dh_prev, dc_prev, grads
 
 
+def _stacked_weights(params):
+    """The four gates' weights on top of each other, in the order i, f, g, o (torch.nn's layout).
+
+    Returns ``(W_x (4H, I), W_h (4H, H), b (4H,) or None)``: row block k is gate
+    ``LSTM_GATES[k]``, so ``x @ W_x.T`` holds the four gates' input products side by side.
+    """
+    W_x = np.concatenate([params[f"W_x{gate}"] for gate in LSTM_GATES])
+    W_h = np.concatenate([params[f"W_h{gate}"] for gate in LSTM_GATES])
+    b = (np.concatenate([params[f"b_{gate}"] for gate in LSTM_GATES])
+         if "b_i" in params else None)
+    return W_x, W_h, b
+
+
+def _sigmoid_in_place(a):
+    """``a <- 1 / (1 + exp(-a))``, elementwise, without temporaries.
+
+    Below a = -709 (float64), exp(-a) overflows to inf and 1 / inf = 0 is the right limit, so
+    the overflow is expected and not reported; the same for exp(-a) underflowing to 0.
+    """
+    np.negative(a, out=a)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(a, out=a)
+    a += 1.0
+    np.reciprocal(a, out=a)
+
+
+def _sigmoid_to_tanh(s):
+    """``s <- 2 s - 1``: turns ``s = sigma(2a)`` into ``tanh(a)`` (tanh(a) = 2 sigma(2a) - 1)."""
+    s *= 2.0
+    s -= 1.0
+
+
 def lstm_forward(x, h0, c0, params):
-    """Run the LSTM over a sequence.
+    """Run the LSTM over a sequence: the numbers of :func:`lstm_step_forward` applied T times.
+
+    The loop is organised for speed (the tests check it against the step functions to rounding):
+
+    * the four gates' weights are stacked into one (4H, I) and one (4H, H) matrix, as torch.nn
+      stores them, so a step makes one recurrent product instead of four;
+    * the input products ``x_t @ W_x.T`` of *all* steps are one product before the loop, because
+      they do not depend on h. Only ``h_{t-1} @ W_h.T`` has to wait for the previous step: that
+      product, T times, is the sequential part the cost O(T (H^2 + HI)) is made of;
+    * each step's pre-activations become its gates in place, in one (T, B, 4H) array.
 
     Args:
         x: (T, B, I) time-major; h0, c0: (B, H); params: the LSTM dict.
 
     Returns:
         ``(h, c, cache)``: h and c (T, B, H), every step's states (``h[-1]``, ``c[-1]`` are the
-        final ones). ``cache`` is a dict with ``kind="lstm_forward"``, ``steps`` (the T step
-        caches), ``h0``, ``c0``, ``h``, ``c``, ``params`` and ``gates``: a dict ``{"i", "f",
-        "g", "o"}`` of (T, B, H) arrays, e.g. ``cache["gates"]["f"][t]`` is the forget gate at
-        step t (ready to plot).
+        final ones). ``cache`` is a dict with ``kind="lstm_forward"``, ``x``, ``h0``, ``c0``,
+        ``h``, ``c``, ``tanh_c`` (T, B, H), ``params`` and ``gates``: a dict ``{"i", "f", "g",
+        "o"}`` of (T, B, H) arrays, e.g. ``cache["gates"]["f"][t]`` is the forget gate at step t
+        (ready to plot).
     """
     H, I, _ = check_params(params, LSTM_GATES)
     x = validate.array("x", x, [("T", None), ("B", None), ("I", I)])
@@ -154,24 +195,42 @@ def lstm_forward(x, h0, c0, params):
     h0 = validate.array("h0", h0, [("B", B), ("H", H)])
     c0 = validate.array("c0", c0, [("B", B), ("H", H)])
 
-    h = np.zeros((T, B, H))
-    c = np.zeros((T, B, H))
-    gates = {gate: np.zeros((T, B, H)) for gate in LSTM_GATES}
-    steps = []
+    W_x, W_h, b = _stacked_weights(params)
+    dtype = np.result_type(x, h0, c0, W_x, W_h)  # float64 in the lessons; float32 stays float32
+    # (T, B, 4H): the input part of every pre-activation, gate k in columns k*H:(k+1)*H.
+    gates = (x.reshape(T * B, I) @ W_x.T).astype(dtype, copy=False).reshape(T, B, 4 * H)
+    i, f, g, o = (gates[:, :, k * H:(k + 1) * H] for k in range(4))  # views, (T, B, H)
+    h, c, tanh_c = (np.empty((T, B, H), dtype) for _ in range(3))
     h_prev, c_prev = h0, c0
     for t in range(T):
-        h_prev, c_prev, step_cache = lstm_step_forward(x[t], h_prev, c_prev, params, check=False)
-        h[t], c[t] = h_prev, c_prev
-        for gate in LSTM_GATES:
-            gates[gate][t] = step_cache[gate]
-        steps.append(step_cache)
-    cache = {"kind": "lstm_forward", "steps": steps, "h0": h0, "c0": c0, "h": h, "c": c,
-             "gates": gates, "params": params}
+        gates[t] += h_prev @ W_h.T          # + the recurrent part
+        if b is not None:
+            gates[t] += b                   # now the pre-activations
+        # One exp pass makes all four gates: g = tanh(a) is computed as 2 sigma(2a) - 1, the
+        # same function (exact up to rounding), so sigma runs once over the whole (B, 4H) block.
+        g[t] *= 2.0
+        _sigmoid_in_place(gates[t])
+        _sigmoid_to_tanh(g[t])
+        np.multiply(f[t], c_prev, out=c[t])     # c_t = f * c_{t-1} + i * g
+        c[t] += i[t] * g[t]
+        np.multiply(c[t], 2.0, out=tanh_c[t])   # tanh(c_t), the same way
+        _sigmoid_in_place(tanh_c[t])
+        _sigmoid_to_tanh(tanh_c[t])
+        np.multiply(o[t], tanh_c[t], out=h[t])  # h_t = o * tanh(c_t)
+        h_prev, c_prev = h[t], c[t]
+    cache = {"kind": "lstm_forward", "x": x, "h0": h0, "c0": c0, "h": h, "c": c,
+             "tanh_c": tanh_c, "gates": {"i": i, "f": f, "g": g, "o": o}, "params": params}
     return h, c, cache
 
 
 def lstm_backward(dh, cache, dc_n=None, truncate=None):
     """Backpropagation through time for :func:`lstm_forward`.
+
+    The numbers of :func:`lstm_step_backward` applied from t = T-1 down to 0, organised like the
+    forward: inside the loop only what the chain needs (the gradient of the pre-activations
+    ``da_t`` (B, 4H) and ``dh_{t-1} = da_t @ W_h``); the weight gradients sum
+    ``da_t.T @ x_t`` and ``da_t.T @ h_{t-1}`` over all steps, so they are one product each after
+    the loop, and so is dx.
 
     Args:
         dh: (T, B, H), the gradient of the loss with respect to each ``h[t]`` coming directly
@@ -187,22 +246,50 @@ def lstm_backward(dh, cache, dc_n=None, truncate=None):
     """
     cache = check_cache("cache", cache, "lstm_forward")
     k = check_truncate(truncate)
-    T, B, H = cache["h"].shape
+    x, h, c, tanh_c, params = cache["x"], cache["h"], cache["c"], cache["tanh_c"], cache["params"]
+    T, B, H = h.shape
+    I = x.shape[2]
     dh = validate.array("dh", dh, [("T", T), ("B", B), ("H", H)])
-    dc_carry = np.zeros((B, H)) if dc_n is None else validate.array(
-        "dc_n", dc_n, [("B", B), ("H", H)]).copy()
-    I = cache["params"]["W_xi"].shape[1]
+    dtype = np.result_type(h, dh)
+    dc_carry = np.zeros((B, H), dtype) if dc_n is None else validate.array(
+        "dc_n", dc_n, [("B", B), ("H", H)]).astype(dtype)
+    gates = cache["gates"]
+    i, f, g, o = gates["i"], gates["f"], gates["g"], gates["o"]
+    W_x, W_h, _ = _stacked_weights(params)
 
-    dx = np.zeros((T, B, I))
-    grads = {key: np.zeros_like(value) for key, value in cache["params"].items()}
-    dh_carry = np.zeros((B, H))  # dL/dh_t through step t+1
+    da = np.empty((T, B, 4 * H), dtype)  # dL/d(pre-activations), gate k in columns k*H:(k+1)*H
+    da_i, da_f, da_g, da_o = (da[:, :, k * H:(k + 1) * H] for k in range(4))
+    dh_carry = np.zeros((B, H), dtype)  # dL/dh_t through step t+1
     for t in reversed(range(T)):
-        dx[t], dh_prev, dc_prev, step_grads = lstm_step_backward(
-            dh[t] + dh_carry, dc_carry, cache["steps"][t])
-        for key in grads:
-            grads[key] += step_grads[key]
+        c_prev = c[t - 1] if t > 0 else cache["c0"]
+        dh_t = dh[t] + dh_carry
+        # h_t = o * tanh(c_t): c_t gets dh_t * o * tanh', on top of what came from t+1.
+        dc = dc_carry + dh_t * o[t] * (1.0 - tanh_c[t] ** 2)
+        # c_t = f * c_{t-1} + i * g, then through each nonlinearity, from its output:
+        # sigma' = s (1 - s), tanh' = 1 - t^2.
+        np.multiply(dc * g[t], i[t] * (1.0 - i[t]), out=da_i[t])
+        np.multiply(dc * c_prev, f[t] * (1.0 - f[t]), out=da_f[t])
+        np.multiply(dc * i[t], 1.0 - g[t] ** 2, out=da_g[t])
+        np.multiply(dh_t * tanh_c[t], o[t] * (1.0 - o[t]), out=da_o[t])
+        dh_carry = da[t] @ W_h  # the four gates' contributions to dh_{t-1}, summed by the product
+        dc_carry = dc * f[t]
         if k is not None and t % k == 0:
             # (h_{t-1}, c_{t-1}) were detached: the chain stops here.
-            dh_prev, dc_prev = np.zeros_like(dh_prev), np.zeros_like(dc_prev)
-        dh_carry, dc_carry = dh_prev, dc_prev
+            dh_carry, dc_carry = np.zeros((B, H), dtype), np.zeros((B, H), dtype)
+
+    # Sums over all T steps (and the batch), as single products on (T*B)-row matrices.
+    da_rows = da.reshape(T * B, 4 * H)
+    dx = (da_rows @ W_x).reshape(T, B, I)
+    dW_x = da_rows.T @ x.reshape(T * B, I)                                 # (4H, I)
+    dW_h = da[0].T @ cache["h0"]                                           # (4H, H)
+    if T > 1:
+        dW_h += da_rows[B:].T @ h[:-1].reshape((T - 1) * B, H)
+    grads = {}
+    for n, gate in enumerate(LSTM_GATES):
+        rows = slice(n * H, (n + 1) * H)
+        grads[f"W_x{gate}"] = dW_x[rows]
+        grads[f"W_h{gate}"] = dW_h[rows]
+        if f"b_{gate}" in params:
+            grads[f"b_{gate}"] = da_rows[:, rows].sum(axis=0)
+    grads = {key: grads[key] for key in params}  # same key order as params
     return dx, dh_carry, dc_carry, grads

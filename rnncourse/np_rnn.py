@@ -216,7 +216,8 @@ def rnn_forward(x, h0, params, activation="tanh"):
     T, B, _ = x.shape
     h0 = validate.array("h0", h0, [("B", B), ("H", H)])
 
-    h = np.zeros((T, B, H))
+    dtype = np.result_type(x, h0, *params.values())  # float32 in, float32 out
+    h = np.zeros((T, B, H), dtype)
     steps = []
     h_prev = h0
     for t in range(T):
@@ -248,9 +249,10 @@ def rnn_backward(dh, cache, truncate=None):
     dh = validate.array("dh", dh, [("T", T), ("B", B), ("H", H)])
     I = cache["params"]["W_xh"].shape[1]
 
-    dx = np.zeros((T, B, I))
-    grads = {key: np.zeros_like(value) for key, value in cache["params"].items()}
-    dh_carry = np.zeros((B, H))  # dL/dh_t arriving through step t+1 (none after the last step)
+    dtype = np.result_type(cache["h"], dh)
+    dx = np.zeros((T, B, I), dtype)
+    grads = {key: np.zeros_like(value, dtype=dtype) for key, value in cache["params"].items()}
+    dh_carry = np.zeros((B, H), dtype)  # dL/dh_t through step t+1 (none after the last)
     for t in reversed(range(T)):
         # Equation (1): total gradient at h_t = direct part + part carried from step t+1.
         dx[t], dh_prev, step_grads = rnn_step_backward(dh[t] + dh_carry, cache["steps"][t])

@@ -221,6 +221,77 @@ def test_lstm_gates_in_cache_are_the_equations():
     assert gates["f"][0].mean() > 0.6
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("truncate", [None, 1, 2, 3])
+@pytest.mark.parametrize("with_dc_n", [False, True])
+def test_lstm_sequence_is_its_steps(bias, truncate, with_dc_n):
+    """lstm_forward / lstm_backward (stacked gates, hoisted products) compute exactly what a loop
+    of the readable step pair computes, truncation and a gradient on c[-1] included."""
+    rng = np.random.default_rng(12)
+    T, B, I, H = 7, 3, 4, 5
+    params = init_lstm_params(I, H, rng, bias=bias)
+    x = rng.standard_normal((T, B, I))
+    h0, c0 = rng.standard_normal((B, H)), rng.standard_normal((B, H))
+    dh, dc_n = rng.standard_normal((T, B, H)), rng.standard_normal((B, H))
+    dc_n = dc_n if with_dc_n else None
+
+    h, c, cache = lstm_forward(x, h0, c0, params)
+    dx, dh0, dc0, grads = lstm_backward(dh, cache, dc_n=dc_n, truncate=truncate)
+
+    steps, h_prev, c_prev = [], h0, c0
+    for t in range(T):
+        h_prev, c_prev, step_cache = lstm_step_forward(x[t], h_prev, c_prev, params)
+        np.testing.assert_allclose(h[t], h_prev, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(c[t], c_prev, rtol=1e-13, atol=1e-15)
+        for gate in "ifgo":
+            np.testing.assert_allclose(cache["gates"][gate][t], step_cache[gate], rtol=1e-13,
+                                       atol=1e-15)
+        steps.append(step_cache)
+    want_dx, want = np.zeros_like(x), {k: np.zeros_like(v) for k, v in params.items()}
+    dh_carry, dc_carry = np.zeros((B, H)), (np.zeros((B, H)) if dc_n is None else dc_n)
+    for t in reversed(range(T)):
+        want_dx[t], dh_carry, dc_carry, step_grads = lstm_step_backward(
+            dh[t] + dh_carry, dc_carry, steps[t])
+        for key in want:
+            want[key] += step_grads[key]
+        if truncate is not None and t % truncate == 0:
+            dh_carry, dc_carry = np.zeros((B, H)), np.zeros((B, H))
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dh0, dh_carry, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dc0, dc_carry, rtol=1e-12, atol=1e-14)
+    assert list(grads) == list(params)
+    for key in params:
+        np.testing.assert_allclose(grads[key], want[key], rtol=1e-12, atol=1e-13, err_msg=key)
+
+
+def test_lstm_sequence_keeps_float32_and_saturates_quietly():
+    rng = np.random.default_rng(13)
+    params = init_lstm_params(3, 4, rng)
+    x, dh = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 4))
+    zeros = np.zeros((2, 4))
+    h64, c64, cache64 = lstm_forward(x, zeros, zeros, params)
+    got64 = lstm_backward(dh, cache64)
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    f32 = [a.astype(np.float32) for a in (x, zeros, zeros, dh)]
+    h32, c32, cache32 = lstm_forward(*f32[:3], p32)
+    got32 = lstm_backward(f32[3], cache32)
+    assert h32.dtype == c32.dtype == got32[0].dtype == got32[1].dtype == np.float32
+    assert all(v.dtype == np.float32 for v in got32[3].values())
+    np.testing.assert_allclose(h32, h64, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got32[0], got64[0], rtol=1e-4, atol=1e-5)
+    # Pre-activations in the thousands: exp overflows inside the sigmoid; the gates must come out
+    # saturated (exactly 0 or 1, tanh exactly +-1) with no warning and no NaN.
+    huge = {k: 1e4 * v for k, v in params.items()}
+    with np.errstate(all="raise"):
+        h, c, cache = lstm_forward(x, zeros, zeros, huge)
+        _, _, _, grads = lstm_backward(dh, cache)
+    sigmoid_gates = np.concatenate([cache["gates"][gate].ravel() for gate in "ifo"])
+    assert np.all((sigmoid_gates >= 0) & (sigmoid_gates <= 1))
+    assert np.mean((sigmoid_gates == 0) | (sigmoid_gates == 1)) > 0.9
+    assert np.mean(np.abs(cache["gates"]["g"]) == 1) > 0.9
+    assert np.all(np.isfinite(h)) and all(np.all(np.isfinite(v)) for v in grads.values())
+
+
 def test_gru_gates_in_cache_and_seed_candidate():
     rng = np.random.default_rng(7)
     params = init_gru_params(3, 4, rng, form="seed")
@@ -313,3 +384,28 @@ def test_losses_match_torch():
     tl.backward()
     assert abs(loss - tl.item()) < 1e-14
     np.testing.assert_allclose(dy, ty.grad.numpy(), atol=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sequences_compute_in_float32_when_given_float32(cell):
+    """float64 is the lessons' dtype; float32 in stays float32 (the benchmark compares numpy with
+    torch.nn in the same dtype), and agrees with float64 to float32's precision."""
+    from rnncourse import np_layers
+
+    rng = np.random.default_rng(14)
+    params = np_layers.init_params(cell, 3, 4, rng)
+    x, dh = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 4))
+    zeros = np.zeros((2, 4))
+    results = {}
+    for dtype in (np.float32, np.float64):
+        p = {k: v.astype(dtype) for k, v in params.items()}
+        z = zeros.astype(dtype)
+        h, _, cache = np_layers.layer_forward(cell, x.astype(dtype), z, p, c0=z)
+        dx, dh0, _, grads = np_layers.layer_backward(dh.astype(dtype), cache)
+        assert {a.dtype for a in (h, dx, dh0, *grads.values())} == {np.dtype(dtype)}
+        results[dtype] = (h, dx, grads)
+    (h32, dx32, g32), (h64, dx64, g64) = results[np.float32], results[np.float64]
+    np.testing.assert_allclose(h32, h64, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(dx32, dx64, rtol=1e-4, atol=1e-5)
+    for key in g64:
+        np.testing.assert_allclose(g32[key], g64[key], rtol=1e-4, atol=1e-5, err_msg=key)
