@@ -7,9 +7,9 @@ Measures, in one run, on this machine:
    ``rnncourse.threads.set_threads`` reads), and the total for the course;
 2. widget responsiveness: median and 95th percentile of one explorer update (callback plus
    figure update, in-process);
-3. forward+backward of the numpy and torch-from-scratch cells against ``torch.nn`` at B=32,
-   T=100, I=32, H=256, as ratios in the same run, and the GFLOP/s achieved against a large
-   matrix product's;
+3. forward+backward of the numpy (float32 and float64) and torch-from-scratch RNN, LSTM and GRU
+   against ``torch.nn`` at B=32, T=100, I=32, H=256, as ratios in the same run
+   (``benchmarks/bench_cells.py``), and the GFLOP/s achieved against a large matrix product's;
 4. the complexity exponents in T and H, with R².
 
 Prints a table, writes ``bench-results/bench-<date>.json`` and ``bench-results/latest.json``,
@@ -38,7 +38,8 @@ LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "
                    "07": 90, "08": 60}
 RSS_LIMIT_MB = 1536  # Binder's ceiling is 2 GB; leave room for the server
 WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
-RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM": 3.0}
+RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM float32": 3.0,
+                "numpy LSTM float64": 3.0}
 
 _PEAK_RSS_CELL = (
     "import resource as _r, json as _j\n"
@@ -213,51 +214,27 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def numpy_lstm_seconds(B=32, T=100, I=32, H=256, repeats=5) -> float | None:
-    """Median forward+backward of the numpy reference LSTM (float64, as lessons use it)."""
-    import numpy as np
-
-    try:
-        from rnncourse.np_lstm import init_lstm_params, lstm_backward, lstm_forward
-    except ImportError:
-        return None
-    rng = np.random.default_rng(0)
-    params = init_lstm_params(I, H, rng)
-    x = rng.standard_normal((T, B, I))
-    zeros = np.zeros((B, H))
-    dh = np.ones((T, B, H))
-
-    def run():
-        h, c, cache = lstm_forward(x, zeros, zeros, params)
-        lstm_backward(dh, cache)
-
-    run()
-    return statistics.median(_timed(run) for _ in range(repeats))
-
-
-def bench_cells(threads=(1, 2), repeats: int = 10) -> dict:
-    from threadpoolctl import threadpool_limits
-
+def bench_cells(threads=(1, 2)) -> dict:
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench_cells import format_table, run_benchmark
 
-    report = run_benchmark(threads=threads, repeats=repeats)
+    report = run_benchmark(threads=threads)
     print(format_table(report))
-    B, T, I, H = 32, 100, 32, 256
+    c = report["config"]
+    T, B, I, H = c["steps"], c["batch"], c["input_size"], c["hidden_size"]
     lstm_flops = 3 * 2 * T * B * 4 * H * (H + I)  # forward + backward, four gates
     summary = []
     for n in threads:
-        peak = matmul_gflops(n)
         by = {(r["cell"], r["impl"]): r for r in report["results"] if r["threads"] == n}
-        with threadpool_limits(limits=n):  # numpy's BLAS gets the same number of threads
-            numpy_s = numpy_lstm_seconds(B, T, I, H)
         nn_s = by[("LSTM", "torch.nn")]["median_s"]
-        entry = {"threads": n, "matmul_gflops": peak,
-                 "torch.nn LSTM gflops": lstm_flops / nn_s / 1e9,
-                 "from-scratch LSTM gflops": lstm_flops / by[("LSTM", "manual")]["median_s"] / 1e9,
-                 "torch-from-scratch LSTM": by[("LSTM", "manual")]["ratio"],
-                 "numpy LSTM": None if numpy_s is None else numpy_s / nn_s}
-        summary.append(entry)
+        summary.append({
+            "threads": n, "matmul_gflops": matmul_gflops(n),
+            "torch.nn LSTM gflops": lstm_flops / nn_s / 1e9,
+            "from-scratch LSTM gflops": lstm_flops / by[("LSTM", "manual")]["median_s"] / 1e9,
+            "torch-from-scratch LSTM": by[("LSTM", "manual")]["ratio"],
+            "numpy LSTM float32": by[("LSTM", "numpy float32")]["ratio"],
+            "numpy LSTM float64": by[("LSTM", "numpy float64")]["ratio"],
+        })
     return {"report": report, "summary": summary}
 
 
@@ -309,16 +286,29 @@ def markdown(results: dict) -> str:
                          f"{_mark(r['ok']) if r['median_ms'] is not None else r.get('error')} |")
         lines.append("")
     if results.get("cells"):
-        lines += ["| threads | from-scratch LSTM / torch.nn | numpy LSTM / torch.nn | "
-                  "torch.nn LSTM GFLOP/s | matmul GFLOP/s |", "|---|---|---|---|---|"]
+        names = list(RATIO_TARGET)
+        lines += ["| threads | " + " | ".join(f"{name} / torch.nn" for name in names)
+                  + " | torch.nn LSTM GFLOP/s | matmul GFLOP/s |",
+                  "|---" * (len(names) + 3) + "|"]
         for s in results["cells"]["summary"]:
-            lines.append(
-                f"| {s['threads']} | {_fmt(s['torch-from-scratch LSTM'], '.2f')}x "
-                f"({_mark(s['torch-from-scratch LSTM'] <= 1.5)}) | "
-                f"{_fmt(s['numpy LSTM'], '.2f')}x "
-                f"({_mark(None if s['numpy LSTM'] is None else s['numpy LSTM'] <= 3.0)}) | "
-                f"{s['torch.nn LSTM gflops']:.1f} | {s['matmul_gflops']:.1f} |")
+            ratios = " | ".join(f"{s[name]:.2f}x ({_mark(s[name] <= RATIO_TARGET[name])})"
+                                for name in names)
+            lines.append(f"| {s['threads']} | {ratios} | {s['torch.nn LSTM gflops']:.1f} | "
+                         f"{s['matmul_gflops']:.1f} |")
         lines.append("")
+        report = results["cells"]["report"]
+        impls = list(dict.fromkeys(r["impl"] for r in report["results"]))
+        lines += ["| threads | cell | torch.nn ms | " + " | ".join(impls[1:]) + " |",
+                  "|---" * (len(impls) + 2) + "|"]
+        rows = {}
+        for r in report["results"]:
+            rows.setdefault((r["threads"], r["cell"]), {})[r["impl"]] = r
+        for (n, cell), by in rows.items():
+            lines.append(f"| {n} | {cell} | {1e3 * by['torch.nn']['median_s']:.1f} | "
+                         + " | ".join(f"{by[impl]['ratio']:.2f}x" for impl in impls[1:]) + " |")
+        lines += ["", "Ratios are times over torch.nn's (float32) in the same run, forward + "
+                  "backward at B=32, T=100, I=32, H=256. numpy float32 is the like-for-like "
+                  "comparison; float64 is what the lessons run.", ""]
     if results.get("complexity"):
         lines += ["| fit | exponent | R² |", "|---|---|---|"]
         for name, fit in results["complexity"].items():

@@ -1,6 +1,8 @@
 """The from-scratch torch cells against torch.nn: values, gradients, training, conversion,
 errors."""
 
+import json
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -467,13 +469,15 @@ def test_benchmark_is_importable_and_reports_ratios(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_cells", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main(["--repeats", "1", "--warmup", "0", "--cells", "GRU", "--json",
+    report = bench.main(["--rounds", "1", "--per-block", "1", "--cells", "GRU", "LSTM", "--json",
                          str(tmp_path / "bench.json"), "--size", "2", "3", "2", "3"])
     assert [(r["cell"], r["impl"]) for r in report["results"]] == [
-        ("GRU", "torch.nn"), ("GRU", "manual"), ("GRU", "autograd")]
-    assert report["results"][0]["ratio"] == 1.0
+        (cell, impl) for cell in ("GRU", "LSTM") for impl in bench.IMPLS]
+    assert [r["ratio"] for r in report["results"] if r["impl"] == "torch.nn"] == [1.0, 1.0]
     assert all(r["median_s"] > 0 for r in report["results"])
-    assert (tmp_path / "bench.json").read_text().startswith("{")
+    assert json.loads((tmp_path / "bench.json").read_text()) == report
+    with pytest.raises(ValueError, match="impls: expected 'torch.nn' first"):
+        bench.run_benchmark(impls=("manual",))
 
 
 def test_workspace_hands_out_only_free_buffers():
