@@ -246,7 +246,7 @@ def bench_complexity() -> dict:
     T_grid, H_grid = [25, 50, 100, 200, 400], [256, 362, 512, 724, 1024]
     out = {}
     for backend in ("numpy", "torch"):
-        t = scaling_grid("T", T_grid, hidden_size=64, input_size=16, batch=16, backend=backend)
+        t = scaling_grid("T", T_grid, hidden_size=128, input_size=16, batch=32, backend=backend)
         h = scaling_grid("H", H_grid, seq_len=10, input_size=16, batch=32, backend=backend)
         for axis, sizes, times in (("T", T_grid, t), ("H", H_grid, h)):
             fit = fit_power_law(sizes, times)

@@ -119,7 +119,11 @@ assert lstm_by_hand_diff < 1e-12 and cell_diff < 1e-12
 
 # %% [markdown]
 # The course's numpy reference, `rnncourse.np_lstm.lstm_forward`, computes the same lines (with
-# a cache for the backward pass, lesson 2), and `rnncourse.convert.numpy_from_torch` does the
+# a cache for the backward pass, lesson 2), organised for speed the way `torch.nn` organises
+# them: the four gates' weights stacked into one $(4H, I)$ and one $(4H, H)$ matrix, and the
+# input products of all $T$ steps done as one product before the loop, since only
+# $h_{t-1} W_h^\top$ has to wait for the previous step. Its tests check it against a loop of
+# `lstm_step_forward`. And `rnncourse.convert.numpy_from_torch` does the
 # slicing above for any `torch.nn` module. The course's own torch cell, `rnncourse.torch_cells.LSTM`
 # (no `torch.nn` recurrent kernel inside), takes the same weights with `from_torch`:
 

@@ -101,7 +101,7 @@ def _produce_complexity() -> dict:
     T_grid, H_grid, H_small = [25, 50, 100, 200, 400], [256, 362, 512, 724, 1024], [8, 16, 32, 64]
     times = {}
     for backend in ("numpy", "torch"):
-        times[f"{backend}_T"] = scaling_grid("T", T_grid, hidden_size=64, input_size=16, batch=16,
+        times[f"{backend}_T"] = scaling_grid("T", T_grid, hidden_size=128, input_size=16, batch=32,
                                              backend=backend, repeats=3, rounds=2)
         times[f"{backend}_H"] = scaling_grid("H", H_grid, seq_len=10, input_size=16, batch=32,
                                              backend=backend, repeats=3, rounds=2)
@@ -1006,7 +1006,7 @@ def complexity_figure(report: Findings):
             fig.add_scatter(x=sizes, y=times, mode="markers", name=f"{key}: measured")
             fig.add_scatter(x=sizes, y=fit.predict(sizes), mode="lines", line=dict(dash="dot"),
                             name=f"{key}: ∝ {key[-1]}^{fit.exponent:.2f}")
-    fig.update_layout(title="forward + BPTT time against T (H = 64) and H (T = 10)",
+    fig.update_layout(title="forward + BPTT time against T (H = 128) and H (T = 10)",
                       xaxis_type="log", yaxis_type="log", xaxis_title="T or H",
                       yaxis_title="seconds", height=360, margin=dict(l=60, r=20, t=40, b=40))
     return fig
