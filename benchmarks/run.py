@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -83,7 +84,9 @@ def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
     try:
         client.execute()
     except Exception as err:  # a failing lesson is reported in the table, not a crash
-        error = f"{type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}"
+        # The last line of a failing cell's traceback names the exception and its message.
+        lines = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if ln.strip()]
+        error = f"{type(err).__name__}: {lines[-1][:160] if lines else ''}"
     finally:
         if env_before is None:
             os.environ.pop("RNNCOURSE_TORCH_THREADS", None)

