@@ -53,7 +53,8 @@ def _torch_step(model, x):
 def _numpy_step(cell, params, x, dtype):
     params = {k: v.astype(dtype) for k, v in params.items()}
     x = x.numpy().astype(dtype)
-    B, H = x.shape[1], params[next(k for k in params if k.startswith("W_h"))].shape[1]
+    H, _, _ = np_layers.check_cell_params(cell.lower(), params)
+    B = x.shape[1]
     zeros = np.zeros((B, H), dtype)
     dh = np.ones(x.shape[:2] + (H,), dtype)  # d sum(output) / d output
 

@@ -284,12 +284,13 @@ def lstm_backward(dh, cache, dc_n=None, truncate=None):
     dW_h = da[0].T @ cache["h0"]                                           # (4H, H)
     if T > 1:
         dW_h += da_rows[B:].T @ h[:-1].reshape((T - 1) * B, H)
+    db = da_rows.sum(axis=0)                                               # (4H,)
     grads = {}
     for n, gate in enumerate(LSTM_GATES):
         rows = slice(n * H, (n + 1) * H)
         grads[f"W_x{gate}"] = dW_x[rows]
         grads[f"W_h{gate}"] = dW_h[rows]
         if f"b_{gate}" in params:
-            grads[f"b_{gate}"] = da_rows[:, rows].sum(axis=0)
+            grads[f"b_{gate}"] = db[rows]
     grads = {key: grads[key] for key in params}  # same key order as params
     return dx, dh_carry, dc_carry, grads
