@@ -282,9 +282,9 @@ assert check.rnn_backward(rnn_backward).passed
 # gradients). So the **prediction** is: time linear in $T$, quadratic in $H$ once $H \gg I$,
 # linear in $I$.
 #
-# Now measure. Each point is the fastest of several runs of forward + BPTT (the minimum, since
-# interference from other programs only ever adds time), with the grid visited in interleaved
-# rounds so that a burst of load elsewhere cannot bend one end of a curve. The sizes ($H = 128$,
+# Now measure. Each point is the fastest of 15 runs of forward + BPTT (the minimum, since
+# interference from other programs only ever adds time), with the grid visited in five
+# interleaved rounds so that a burst of load elsewhere cannot bend one end of a curve. The sizes ($H = 128$,
 # $B = 32$ while $T$ varies) are large enough that the work of the steps outweighs the fixed cost
 # of one call (building and freeing torch's autograd graph, about a tenth of a millisecond):
 # at $H = 64$, $B = 16$ that fixed cost flattened the shortest sequences' times and the torch
@@ -295,13 +295,13 @@ T_grid = [25, 50, 100, 200, 400]
 H_grid = [256, 362, 512, 724, 1024]
 timings = {
     ("numpy", "T"): scaling_grid("T", T_grid, hidden_size=128, input_size=16, batch=32,
-                                 backend="numpy", repeats=3, rounds=3),
+                                 backend="numpy", repeats=3, rounds=5),
     ("torch", "T"): scaling_grid("T", T_grid, hidden_size=128, input_size=16, batch=32,
-                                 backend="torch", repeats=3, rounds=3),
+                                 backend="torch", repeats=3, rounds=5),
     ("numpy", "H"): scaling_grid("H", H_grid, seq_len=10, input_size=16, batch=32,
-                                 backend="numpy", repeats=3, rounds=3),
+                                 backend="numpy", repeats=3, rounds=5),
     ("torch", "H"): scaling_grid("H", H_grid, seq_len=10, input_size=16, batch=32,
-                                 backend="torch", repeats=3, rounds=3),
+                                 backend="torch", repeats=3, rounds=5),
 }
 fits = {key: fit_power_law(T_grid if key[1] == "T" else H_grid, times)
         for key, times in timings.items()}

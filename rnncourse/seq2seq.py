@@ -553,7 +553,7 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     data = split.encoded_train()
     curve_set = split.test[:n_eval]
     rng = np.random.default_rng(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)  # see make_optimizer
     losses = np.empty(steps)
     result = TrainResult(steps, 0.0, losses)
     seconds = 0.0
