@@ -2,9 +2,11 @@
 
 Measures, in one run, on this machine:
 
-1. every lesson executed top to bottom in a fresh kernel (nbclient), wall time and the kernel's
-   peak resident memory, with 1 and with 2 torch threads (``RNNCOURSE_TORCH_THREADS``, which
-   ``rnncourse.threads.set_threads`` reads), and the total for the course;
+1. every lesson executed top to bottom in a fresh kernel (nbclient), wall time and the peak
+   resident memory of the kernel and of the workers it ran training runs on
+   (``rnncourse.parallel``), with 1 and with 2 torch threads (``RNNCOURSE_TORCH_THREADS``, which
+   ``rnncourse.threads.set_threads`` reads; with 2 threads on 2 cores there are no workers),
+   and the total for the course;
 2. widget responsiveness: median and 95th percentile of one explorer update (callback plus
    figure update, in-process);
 3. forward+backward of the numpy (float32 and float64) and torch-from-scratch RNN, LSTM and GRU
@@ -42,9 +44,15 @@ WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
 RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM float32": 3.0,
                 "numpy LSTM float64": 3.0}
 
+# The kernel's peak, plus its workers' (rnncourse.parallel) if it started any: they are stopped
+# first, so that RUSAGE_CHILDREN (the largest child's peak) counts them; workers x that peak.
 _PEAK_RSS_CELL = (
-    "import resource as _r, json as _j\n"
-    "print('RNNCOURSE_PEAK_RSS_KB=' + _j.dumps(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss))"
+    "import resource as _r\n"
+    "from rnncourse import parallel as _p\n"
+    "_w = _p.pool_size()\n"
+    "_p.shutdown()\n"
+    "print('RNNCOURSE_PEAK_RSS_KB=%d' % (_r.getrusage(_r.RUSAGE_SELF).ru_maxrss\n"
+    "      + _w * _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss))"
 )
 
 
@@ -68,7 +76,8 @@ def machine() -> dict:
 # ---------------------------------------------------------------------------- 1. lessons
 
 def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
-    """Execute one lesson in a fresh kernel; wall seconds and the kernel's peak RSS in MB."""
+    """Execute one lesson in a fresh kernel; wall seconds and the peak RSS in MB of the kernel
+    and its workers together."""
     import nbformat
     from nbclient import NotebookClient
 

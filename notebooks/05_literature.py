@@ -255,6 +255,9 @@ fig.show()
 # clipping at 1, batches of 64 fresh sequences, the same seeds (0, 1, 2) for weights and
 # batches for every model, at most 2000 steps; a run stops when its MSE on 500 fixed test
 # sequences falls below 0.01. (Lesson 6 adds the tanh RNN at $T = 50$; it never gets there.)
+# The nine runs share nothing, so they go to as many CPU cores as this machine offers, two at a
+# time on a 2-core laptop, one after the other on Binder's single CPU, with the same numbers
+# either way (only the timings differ; see `rnncourse.parallel`).
 
 # %%
 race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000)
@@ -323,10 +326,10 @@ claims.append(Claim("chung2014", "GRU is comparable to LSTM",
                     "adding problem T = 30, H = 32, 3 seeds, same budget",
                     f"median steps to MSE < 0.01: GRU {gru:.0f}, LSTM {lstm0:.0f} "
                     f"({gru_secs:.1f} s vs {lstm_secs:.1f} s)", "partly",
-                    "both solve it, but the GRU needs about half the steps in every seed; a GRU "
-                    "step costs more here, so the wall times are closer. Chung et al. compared "
-                    "final log-likelihoods on music and speech, not the steps to a target on a "
-                    "long-range toy task"))
+                    "both solve it, but the GRU needs about half the steps in every seed (the "
+                    "seconds follow the steps only as far as a step of each costs the same: see "
+                    "the ms/step column). Chung et al. compared final log-likelihoods on music "
+                    "and speech, not the steps to a target on a long-range toy task"))
 claims.append(Claim("jozefowicz2015", "a forget bias of 1 closes most of the LSTM-GRU gap",
                     "the same race, LSTM with b_f = 0 and b_f = 1",
                     f"gradient at t = 0 × {gain:.0e} at initialisation; plateau left at step "

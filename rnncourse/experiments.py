@@ -34,6 +34,7 @@ from torch.nn import functional as F
 
 from . import tasks, validate
 from .models import CELLS, CORES, CharLM, SequenceRegressor
+from .parallel import run_each, worker_count
 from .train import TrainResult, eval_on, train
 
 __all__ = [
@@ -115,7 +116,9 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
 
     ``models`` maps a label to the arguments that differ (``{"LSTM": {"cell": "lstm"},
     "LSTM b_f=1": {"cell": "lstm", "forget_bias": 1.0}}``); ``kwargs`` are shared. Returns
-    ``{label: [result for each seed]}``.
+    ``{label: [result for each seed]}``. The runs go to several CPU cores at once where there
+    are any to spare (:func:`rnncourse.parallel.run_each`); every number but the timings is the
+    same as one run after the other.
     """
     if not isinstance(models, Mapping) or not models:
         raise TypeError(f"models: expected a non-empty dict label -> adding_run arguments, got "
@@ -124,7 +127,7 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
         raise TypeError(f"seeds: expected a non-empty list of ints, got {seeds!r}")
     seeds = [_seed(s) for s in seeds]
-    out = {}
+    calls = []
     for label, own in models.items():
         if not isinstance(own, Mapping):
             raise TypeError(f"models[{label!r}]: expected a dict of adding_run arguments, got "
@@ -133,8 +136,14 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
         if clash:
             raise ValueError(f"models[{label!r}]: expected arguments not shared in kwargs "
                              f"(nor 'seed'), got {clash} in both")
-        out[label] = [adding_run(**own, **kwargs, seed=s) for s in seeds]
-    return out
+        calls += [{**own, **kwargs, "seed": s} for s in seeds]
+    # The runs share nothing, so they may go to several cores at once (rnncourse.parallel);
+    # from workers, one bar over the runs replaces each run's own.
+    bar = bool(kwargs.get("progress")) and worker_count(len(calls)) > 1
+    if bar:
+        calls = [{**c, "progress": False} for c in calls]
+    results = iter(run_each(adding_run, calls, progress=bar, desc="adding problem runs"))
+    return {label: [next(results) for _ in seeds] for label in models}
 
 
 def steps_or_none(results: Sequence[TrainResult]) -> list[int | None]:

@@ -440,27 +440,37 @@ def attention_check(*, steps: int = 100, min_len: int = 5, max_len: int = 12,
     Returns, for ``"attention"`` and ``"no attention"``: ``exact_match`` on the ``n_test``
     held-out sources, ``by_length`` (``{length: exact match}``), ``seconds`` and ``params``.
     """
-    from . import seq2seq
+    from .parallel import run_each
+    from .seq2seq import reversal_task
 
     steps = validate.positive_int("steps", steps)
     n_train = validate.positive_int("n_train", n_train)
     n_test = validate.positive_int("n_test", n_test)
     seed = _seed(seed)
+    reversal_task(min_len, max_len)  # checks the lengths here, before any run starts
+    setting = {"steps": steps, "min_len": min_len, "max_len": max_len, "n_train": n_train,
+               "n_test": n_test, "seed": seed}
+    names = {"attention": "additive", "no attention": None}
+    rows = run_each(_attention_run, [{**setting, "attention": a} for a in names.values()])
+    return dict(zip(names, rows))
+
+
+def _attention_run(*, steps, min_len, max_len, n_train, n_test, seed, attention) -> dict:
+    """One arm of :func:`attention_check` (a module-level function, so a worker can run it)."""
+    from . import seq2seq
+
     task = seq2seq.reversal_task(min_len, max_len)
     split = seq2seq.make_split(task, n_train, n_test, seed=seed)
     sources = [s for s, _ in split.test]
-    out = {}
-    for name, attention in [("attention", "additive"), ("no attention", None)]:
-        model, result = seq2seq.fit(split, steps=steps, seed=seed, eval_every=steps,
-                                    attention=attention)
-        outputs, _ = model.translate(task, sources)
-        correct = np.array([o == t for o, (_, t) in zip(outputs, split.test)])
-        lengths = np.array([len(s) for s in sources])
-        out[name] = {"exact_match": float(correct.mean()),
-                     "by_length": {int(n): float(correct[lengths == n].mean())
-                                   for n in np.unique(lengths)},
-                     "seconds": result.seconds, "params": seq2seq.count_parameters(model)}
-    return out
+    model, result = seq2seq.fit(split, steps=steps, seed=seed, eval_every=steps,
+                                attention=attention)
+    outputs, _ = model.translate(task, sources)
+    correct = np.array([o == t for o, (_, t) in zip(outputs, split.test)])
+    lengths = np.array([len(s) for s in sources])
+    return {"exact_match": float(correct.mean()),
+            "by_length": {int(n): float(correct[lengths == n].mean())
+                          for n in np.unique(lengths)},
+            "seconds": result.seconds, "params": seq2seq.count_parameters(model)}
 
 
 # --- Greff et al. 2017: what matters most -----------------------------------------------------
@@ -483,25 +493,19 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
                         seed: int = 0) -> LearningRateSweep:
     """LSTM one-step-ahead forecasts of the yearly sunspot numbers (windows of 22 years), every
     learning rate with every hidden size, ``steps`` Adam steps each (the same budget)."""
-    from .data import load_sunspots
-    from .experiments import forecast_run
-    from .tasks import make_windows
+    from .parallel import run_each
 
     lrs = _numbers("lrs", lrs)
     if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence) \
             or not hidden_sizes:
         raise TypeError(f"hidden_sizes: expected a non-empty list of ints, got {hidden_sizes!r}")
     sizes = [validate.positive_int(f"hidden_sizes[{i}]", h) for i, h in enumerate(hidden_sizes)]
+    steps = validate.positive_int("steps", steps)
     seed = _seed(seed)
-    data = make_windows(load_sunspots().values, 22)
-    mse = np.zeros((len(lrs), len(sizes)))
-    seconds = 0.0
-    for i, lr in enumerate(lrs):
-        for j, H in enumerate(sizes):
-            r = forecast_run(data, "lstm", hidden_size=H, steps=steps, lr=lr, seed=seed,
-                             eval_every=steps)
-            mse[i, j] = r.final_eval
-            seconds += r.seconds
+    runs = run_each(_sunspot_run, [{"lr": lr, "hidden_size": H, "steps": steps, "seed": seed}
+                                   for lr in lrs for H in sizes])
+    mse = np.array([r.final_eval for r in runs]).reshape(len(lrs), len(sizes))
+    seconds = float(sum(r.seconds for r in runs))
     y = np.log10(mse)
     total = float(((y - y.mean()) ** 2).sum())
     ss_lr = float(len(sizes) * ((y.mean(axis=1) - y.mean()) ** 2).sum())
@@ -509,6 +513,17 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     share = ({"learning rate": ss_lr / total, "hidden size": ss_h / total,
               "interaction": 1 - (ss_lr + ss_h) / total} if total > 0 else {})
     return LearningRateSweep(lrs, sizes, mse, seconds, share)
+
+
+def _sunspot_run(*, lr, hidden_size, steps, seed):
+    """One cell of :func:`learning_rate_sweep` (module level, so a worker can run it)."""
+    from .data import load_sunspots
+    from .experiments import forecast_run
+    from .tasks import make_windows
+
+    data = make_windows(load_sunspots().values, 22)
+    return forecast_run(data, "lstm", hidden_size=hidden_size, steps=steps, lr=lr, seed=seed,
+                        eval_every=steps)
 
 
 # --- the closing table ------------------------------------------------------------------------
