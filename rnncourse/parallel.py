@@ -37,6 +37,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from .threads import env_count
+
 __all__ = ["ENV", "WORKER_MEMORY_GB", "usable_cpus", "memory_gb", "interactive", "worker_count",
            "run_each", "pool_size", "shutdown"]
 
@@ -109,11 +111,9 @@ def worker_count(runs: int) -> int:
     """How many of ``runs`` runs go at once (1: one after the other, in this process)."""
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 0:
         raise ValueError(f"runs: expected an int >= 0, got {runs!r}")
-    raw = os.environ.get(ENV, "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"{ENV}: expected a positive integer, got {raw!r}")
-        return max(1, min(int(raw), runs))
+    asked = env_count(ENV)
+    if asked is not None:
+        return max(1, min(asked, runs))
     if not interactive():
         return 1
     workers = usable_cpus() // _torch_threads()

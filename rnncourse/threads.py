@@ -14,13 +14,21 @@ import os
 ENV = "RNNCOURSE_TORCH_THREADS"
 
 
+def env_count(name: str) -> int | None:
+    """The positive integer in environment variable ``name``; None when it is unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {raw!r}")
+    return int(raw)
+
+
 def chosen_threads(default: int = 1) -> int:
     """``$RNNCOURSE_TORCH_THREADS`` when set, else ``default``: the course's thread count."""
-    raw = os.environ.get(ENV, "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"{ENV}: expected a positive integer, got {raw!r}")
-        return int(raw)
+    threads = env_count(ENV)
+    if threads is not None:
+        return threads
     if isinstance(default, bool) or not isinstance(default, int) or default < 1:
         raise ValueError(f"default: expected a positive int, got {default!r}")
     return default
