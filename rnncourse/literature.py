@@ -493,7 +493,10 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
                         seed: int = 0) -> LearningRateSweep:
     """LSTM one-step-ahead forecasts of the yearly sunspot numbers (windows of 22 years), every
     learning rate with every hidden size, ``steps`` Adam steps each (the same budget)."""
+    from .data import load_sunspots
+    from .experiments import forecast_run
     from .parallel import run_each
+    from .tasks import make_windows
 
     lrs = _numbers("lrs", lrs)
     if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence) \
@@ -502,7 +505,9 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     sizes = [validate.positive_int(f"hidden_sizes[{i}]", h) for i, h in enumerate(hidden_sizes)]
     steps = validate.positive_int("steps", steps)
     seed = _seed(seed)
-    runs = run_each(_sunspot_run, [{"lr": lr, "hidden_size": H, "steps": steps, "seed": seed}
+    data = make_windows(load_sunspots().values, 22)
+    runs = run_each(forecast_run, [{"data": data, "cell": "lstm", "hidden_size": H,
+                                    "steps": steps, "lr": lr, "seed": seed, "eval_every": steps}
                                    for lr in lrs for H in sizes])
     mse = np.array([r.final_eval for r in runs]).reshape(len(lrs), len(sizes))
     seconds = float(sum(r.seconds for r in runs))
@@ -513,17 +518,6 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     share = ({"learning rate": ss_lr / total, "hidden size": ss_h / total,
               "interaction": 1 - (ss_lr + ss_h) / total} if total > 0 else {})
     return LearningRateSweep(lrs, sizes, mse, seconds, share)
-
-
-def _sunspot_run(*, lr, hidden_size, steps, seed):
-    """One cell of :func:`learning_rate_sweep` (module level, so a worker can run it)."""
-    from .data import load_sunspots
-    from .experiments import forecast_run
-    from .tasks import make_windows
-
-    data = make_windows(load_sunspots().values, 22)
-    return forecast_run(data, "lstm", hidden_size=hidden_size, steps=steps, lr=lr, seed=seed,
-                        eval_every=steps)
 
 
 # --- the closing table ------------------------------------------------------------------------
