@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from rnncourse import validate
+from rnncourse.np_common import ACTIVATIONS
 from rnncourse.np_layers import CELLS, check_params_list, stacked_forward
-from rnncourse.np_rnn import ACTIVATIONS
 
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 _ATTRIBUTES = ("input_size", "hidden_size", "num_layers", "bidirectional", "batch_first", "bias")

@@ -22,7 +22,7 @@ from torch import nn
 
 from . import validate
 
-__all__ = ["CELLS", "CORES", "make_core", "set_forget_bias", "count_parameters",
+__all__ = ["CELLS", "CORES", "make_core", "set_forget_bias", "count_parameters", "seeded",
            "SequenceRegressor", "SequenceClassifier", "CharLM"]
 
 CELLS = ("rnn", "lstm", "gru")
@@ -30,8 +30,11 @@ CORES = ("torch", "course")
 
 
 @contextlib.contextmanager
-def _seeded(seed):
-    """Seed torch inside the block only (global random state restored afterwards)."""
+def seeded(seed):
+    """Seed torch inside the block only (global random state restored afterwards).
+
+    ``seed`` None leaves torch's random state alone; otherwise an int >= 0.
+    """
     if seed is None:
         yield
         return
@@ -42,11 +45,6 @@ def _seeded(seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def _bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
@@ -61,8 +59,8 @@ def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int =
     validate.positive_int("input_size", input_size)
     validate.positive_int("hidden_size", hidden_size)
     validate.positive_int("num_layers", num_layers)
-    _bool("bidirectional", bidirectional)
-    _bool("batch_first", batch_first)
+    validate.boolean("bidirectional", bidirectional)
+    validate.boolean("batch_first", batch_first)
     dropout = validate.positive_float("dropout", dropout, allow_zero=True)
     if dropout >= 1:
         raise ValueError(f"dropout: expected a number in [0, 1), got {dropout}")
@@ -171,7 +169,7 @@ class SequenceRegressor(_Recurrent):
                  dropout: float = 0.0, core: str = "torch", seed: int | None = None):
         validate.choice("output", output, ("last", "all"))
         validate.positive_int("output_size", output_size)
-        with _seeded(seed):
+        with seeded(seed):
             super().__init__(cell, input_size, hidden_size, output_size, num_layers=num_layers,
                              bidirectional=bidirectional, forget_bias=forget_bias,
                              nonlinearity=nonlinearity, batch_first=batch_first, dropout=dropout,
@@ -213,7 +211,7 @@ class CharLM(nn.Module):
                  core: str = "torch", seed: int | None = None):
         super().__init__()
         self.vocab_size = validate.positive_int("vocab_size", vocab_size, minimum=2)
-        with _seeded(seed):
+        with seeded(seed):
             if embedding_dim is None:
                 self.embed = None
                 in_size = vocab_size

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
-from rnncourse.np_rnn import check_cache, check_params, check_truncate, init_uniform, sigmoid
+from rnncourse.np_common import check_cache, check_params, check_truncate, init_uniform, sigmoid
 
 GRU_GATES = ("r", "z", "n")
 GRU_FORMS = ("torch", "seed")

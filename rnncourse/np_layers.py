@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
+from rnncourse.np_common import ACTIVATIONS, check_cache, check_params
 from rnncourse.np_gru import (
     GRU_FORMS,
     check_gru_params,
@@ -30,10 +31,7 @@ from rnncourse.np_lstm import (
     lstm_step_forward,
 )
 from rnncourse.np_rnn import (
-    ACTIVATIONS,
     RNN_GATES,
-    check_cache,
-    check_params,
     init_rnn_params,
     rnn_backward,
     rnn_forward,

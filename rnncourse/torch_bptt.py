@@ -203,6 +203,7 @@ class _LSTMFunction(torch.autograd.Function):
         i, f, s, o = (block.unbind(0) for block in gates.chunk(4, dim=2))
         for t in range(T):
             a[t].addmm_(h[t], w_t).sigmoid_()  # i, f, sigmoid(2 a_g), o
+            # np_lstm.cell_update, in place into the saved storage and with g = 2 s - 1:
             torch.mul(f[t], c[t], out=c[t + 1])  # f * c_{t-1}
             c[t + 1].addcmul_(i[t], s[t], value=2).sub_(i[t])  # + i * g, g = 2 s - 1
             torch.tanh(c[t + 1], out=tc[t])
