@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -113,6 +114,23 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _prompt_ids(prompt) -> torch.Tensor:
+    """A prompt as a 1-D int64 tensor; floats such as ``[1.7, 2.2]`` are refused, not truncated."""
+    if isinstance(prompt, torch.Tensor):
+        ids = prompt.detach().cpu().numpy()
+    elif isinstance(prompt, (str, bytes)):
+        raise TypeError("prompt: expected a sequence of int ids, got a str (encode it with a "
+                        "Vocab first)")
+    else:
+        ids = np.asarray(list(prompt) if not isinstance(prompt, np.ndarray) else prompt)
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"prompt: expected int ids, got dtype {ids.dtype} (ids are not rounded)")
+    if ids.ndim != 1 or ids.size == 0:
+        raise ValueError(f"prompt: expected a non-empty 1-D sequence of ids, got shape "
+                         f"{ids.shape}")
+    return torch.from_numpy(ids.astype(np.int64))
 
 
 def _last_state(h_n, num_layers, bidirectional):
@@ -257,13 +275,11 @@ class CharLM(nn.Module):
         """
         length = validate.positive_int("length", length, minimum=0)
         temperature = validate.positive_float("temperature", temperature)
-        prompt = torch.as_tensor(list(prompt), dtype=torch.int64)
-        if prompt.dim() != 1 or prompt.numel() == 0:
-            raise ValueError(f"prompt: expected a non-empty 1-D sequence of ids, got shape "
-                             f"{tuple(prompt.shape)}")
+        seed = validate.seed("seed", seed)
+        prompt = _prompt_ids(prompt)
         was_training = self.training
         self.eval()
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(seed)
         try:
             ids = prompt[:, None] if not self.batch_first else prompt[None, :]
             logits, h = self.forward_with_state(ids)

@@ -53,6 +53,7 @@ def init_lstm_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool 
     """
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
+    bias = validate.boolean("bias", bias)
     shapes = {}
     for gate in LSTM_GATES:
         shapes[f"W_x{gate}"] = (H, I)
@@ -295,7 +296,9 @@ def lstm_backward(dh, cache, dc_n=None, truncate=None):
     da_rows = da.reshape(T * B, 4 * H)
     dx = (da_rows @ W_x).reshape(T, B, I)
     dW_x = da_rows.T @ x.reshape(T * B, I)                                 # (4H, I)
-    dW_h = da[0].T @ cache["h0"]                                           # (4H, H)
+    dW_h = np.zeros((4 * H, H), dtype)                                     # (4H, H)
+    if T > 0:  # T = 0 (an empty sequence): no step, no gradient, dc_n passes to c0 unchanged
+        dW_h += da[0].T @ cache["h0"]
     if T > 1:
         dW_h += da_rows[B:].T @ h[:-1].reshape((T - 1) * B, H)
     db = da_rows.sum(axis=0)                                               # (4H,)

@@ -45,7 +45,7 @@ def init_rnn_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool =
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
     shapes = {"W_xh": (H, I), "W_hh": (H, H)}
-    if bias:
+    if validate.boolean("bias", bias):
         shapes["b_h"] = (H,)
     return init_uniform(shapes, H, rng_or_seed)
 

@@ -164,10 +164,50 @@ copy_loss = sequence_cross_entropy
 """The copy task's loss: :func:`sequence_cross_entropy` over all ``T + 20`` steps."""
 
 
-def copy_accuracy(logits: torch.Tensor, targets: torch.Tensor, n_remember: int = 10) -> float:
-    """Fraction of the last ``n_remember`` steps (the recall) predicted exactly (time-major)."""
+def copy_accuracy(logits, targets, n_remember: int = 10, *, batch_first: bool = False) -> float:
+    """Fraction of the last ``n_remember`` steps (the recall) predicted exactly.
+
+    ``logits`` float ``(L, B, C)`` and ``targets`` int ``(L, B)`` (``(B, L, C)`` and ``(B, L)``
+    with ``batch_first``), torch tensors or numpy arrays. The shapes must agree exactly: a
+    ``(L, 1)`` target against ``(L, B, C)`` logits would broadcast to a wrong number.
+    """
+    logits = _as_tensor("logits", logits, "f")
+    targets = _as_tensor("targets", targets, "iu")
+    n_remember = validate.positive_int("n_remember", n_remember)
+    validate.boolean("batch_first", batch_first)
+    layout = ("B", "L") if batch_first else ("L", "B")
+    if logits.dim() != 3:
+        raise ValueError(f"logits: expected 3 dimensions ({', '.join(layout)}, C), got shape "
+                         f"{tuple(logits.shape)}")
+    if tuple(targets.shape) != tuple(logits.shape[:2]):
+        raise ValueError(f"targets: expected shape ({', '.join(layout)}) = "
+                         f"{tuple(logits.shape[:2])} like logits {tuple(logits.shape)}, got "
+                         f"{tuple(targets.shape)}")
+    if batch_first:
+        logits, targets = logits.transpose(0, 1), targets.transpose(0, 1)
+    if n_remember > logits.shape[0]:
+        raise ValueError(f"n_remember: expected at most the sequence length "
+                         f"{logits.shape[0]}, got {n_remember}")
     pred = logits[-n_remember:].argmax(-1)
     return float((pred == targets[-n_remember:]).float().mean())
+
+
+def _as_tensor(name, value, kinds):
+    """A torch tensor (numpy arrays are wrapped) whose dtype is float (``"f"``) or int."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in kinds:
+            raise TypeError(f"{name}: expected {'a float' if kinds == 'f' else 'an int'} array, "
+                            f"got dtype {value.dtype}")
+        return torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch tensor or numpy array, got "
+                        f"{type(value).__name__}")
+    ok = value.is_floating_point() if kinds == "f" else not (
+        value.is_floating_point() or value.is_complex() or value.dtype == torch.bool)
+    if not ok:
+        raise TypeError(f"{name}: expected {'a float' if kinds == 'f' else 'an int'} tensor, "
+                        f"got {value.dtype}")
+    return value
 
 
 # --- forecasting a real series ----------------------------------------------------------------

@@ -142,6 +142,17 @@ def _states(x, h0, H):
     return hs
 
 
+def _output(hs):
+    """``hs[1:]`` copied into a buffer of its own, the tensor a Function returns.
+
+    A view of a saved buffer cannot be returned: changing it in place (``masked_fill_`` on the
+    padding, ``out[:, k] = ...``, ``+=``), which torch.nn allows, would raise "Output 0 of
+    _LSTMFunction is a view and is being modified inplace", and would overwrite the states the
+    backward pass reads. The copy costs one pass over ``(T, B, H)``.
+    """
+    return workspace.empty(hs[1:].shape, hs).copy_(hs[1:])
+
+
 def _grad_buffer(d_hs):
     """``(T+1, B, H)``: row ``t+1`` holds dL/dh_t from the output, row 0 collects dL/dh_0."""
     T, B, H = d_hs.shape
@@ -165,7 +176,7 @@ class _RNNFunction(torch.autograd.Function):
             act_(torch.addmm(pre[t], h[t], w_t, out=h[t + 1]))
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(x, w_ih, w_hh, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):
@@ -210,7 +221,7 @@ class _LSTMFunction(torch.autograd.Function):
             torch.mul(o[t], tc[t], out=h[t + 1])  # o * tanh(c_t)
         gates[..., 2 * H : 3 * H].mul_(2).sub_(1)  # g itself, for the backward pass
         ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs)
-        return hs[1:], cs[-1].clone()
+        return _output(hs), cs[-1].clone()
 
     @staticmethod
     def backward(ctx, d_hs, d_cT):
@@ -279,7 +290,7 @@ class _GRUFunction(torch.autograd.Function):
             torch.addcmul(x_n[t], r[t], hh_n[t], out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h[t], z[t], out=h[t + 1])  # (1 - z) n + z h
         ctx.save_for_backward(x, w_ih, w_hh, hh, rz, n, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):
@@ -332,7 +343,7 @@ class _GRUSeedFunction(torch.autograd.Function):
             torch.addmm(x_n[t], rh_t[t], w_n_t, out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h[t], z[t], out=h[t + 1])
         ctx.save_for_backward(x, w_ih, w_hh, rz, rh, n, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):
