@@ -207,7 +207,7 @@ runs["dates, no attention"] = seq2seq.fit(date_split, steps=STEPS, seed=SEED, at
 
 print(f"{'model':<24} {'params':>7} {'steps':>6} {'seconds':>8} {'exact match':>12} {'95% at step':>12}")
 for name, (model, r) in runs.items():
-    print(f"{name:<24} {seq2seq.count_parameters(model):>7} {r.steps:>6} {r.seconds:>8.1f} "
+    print(f"{name:<24} {seq2seq.count_parameters(model):>7} {r.steps:>6} {r.train_seconds:>8.1f} "
           f"{r.test_accuracy:>12.3f} {str(r.steps_to_target):>12}")
 
 fig = go.Figure()
@@ -303,7 +303,7 @@ findings["alignment"] = {"reversal_bidirectional": {"exact": rev_exact, "within_
                          "reversal_one_directional": {"exact": uni_exact, "within_1": uni_near,
                                                       "next": uni_next,
                                                       "exact_match": uni.test_accuracy,
-                                                      "seconds": uni.seconds},
+                                                      "seconds": uni.train_seconds},
                          "uniform": uniform}
 
 # %% [markdown]

@@ -26,11 +26,9 @@ match of the whole output string on held-out sources (never seen in training).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -40,12 +38,14 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import SCORES, Attention
 from .models import count_parameters, seeded
-from .validate import boolean, choice, positive_float, positive_int
+from .train import TrainResult, cosine_decay
+from .train import train as train_loop
+from .validate import boolean, choice, positive_int
 from .vocab import SPECIALS, Vocab
 
 __all__ = [
     "PAD", "SOS", "EOS", "Vocab", "Task", "reversal_task", "date_task", "Split", "make_split",
-    "Encoded", "encode_pairs", "encode_sources", "Seq2Seq", "TrainResult", "train", "fit",
+    "Encoded", "encode_pairs", "encode_sources", "Seq2Seq", "Seq2SeqResult", "train", "fit",
     "exact_match",
     "alignment_mass", "count_parameters",
 ]
@@ -438,44 +438,55 @@ def exact_match(model: Seq2Seq, task: Task, pairs: Sequence[tuple[str, str]]) ->
     return float(np.mean([o == t for o, (_, t) in zip(outputs, pairs)]))
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train` measured.
+class Seq2SeqResult(TrainResult):
+    """A :class:`rnncourse.train.TrainResult` of :func:`train`, read with this task's words.
 
-    ``losses`` per step; ``eval_steps`` / ``accuracy``: exact match on the first ``n_eval``
-    held-out examples during training (the learning curve); ``test_accuracy``: exact match on
-    the whole held-out set after the last step; ``seconds``: training time, evaluation
-    excluded; ``steps_to_target``: the first evaluated step whose curve value reached
-    ``target`` (None if none did)."""
+    ``accuracy``: the learning curve (exact match on the first ``n_eval`` held-out examples at
+    ``eval_steps``); ``test_accuracy``: exact match on the whole held-out set after the last
+    step (``test_metric``). :meth:`as_dict` is the record lesson 7 saves and lesson 8 reads,
+    under that record's key names; ``seconds`` there is training time, evaluation excluded.
+    """
 
-    steps: int
-    seconds: float
-    losses: np.ndarray
-    eval_steps: list[int] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    test_accuracy: float = float("nan")
-    steps_to_target: int | None = None
-    seconds_to_target: float | None = None
+    @property
+    def accuracy(self) -> list[float]:
+        return self.eval_values
+
+    @property
+    def test_accuracy(self) -> float:
+        return float("nan") if self.test_metric is None else self.test_metric
 
     def as_dict(self) -> dict:
-        return {"train_steps": self.steps, "seconds": self.seconds,
-                "test_exact_match": self.test_accuracy, "curve_steps": list(self.eval_steps),
-                "curve_exact_match": list(self.accuracy), "steps_to_target": self.steps_to_target,
-                "seconds_to_target": self.seconds_to_target,
-                "final_train_loss": float(self.losses[-10:].mean())}
+        return {"train_steps": self.steps, "seconds": self.train_seconds,
+                "test_exact_match": self.test_accuracy, "curve_steps": self.eval_steps,
+                "curve_exact_match": self.accuracy, "steps_to_target": self.steps_to_target,
+                "seconds_to_target": self.train_seconds_to_target,
+                "final_train_loss": float(np.mean(self.losses[-10:]))}
+
+
+def _teacher_forcing(model: Seq2Seq, batch: Encoded) -> torch.Tensor:
+    """The decoder reads the true previous characters ``tgt_in``: logits ``(T, B, V)``."""
+    logits, _ = model(batch.src, batch.src_len, batch.tgt_in)
+    return logits
+
+
+def _cross_entropy(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
+                           ignore_index=PAD)
 
 
 def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr: float = 3e-3,
           clip: float = 1.0, seed: int = 0, eval_every: int = 50, n_eval: int = 300,
-          target: float = 0.95, decay_start: float = 0.5) -> TrainResult:
+          target: float = 0.95, decay_start: float = 0.5) -> Seq2SeqResult:
     """Teacher-forced training on batches drawn from ``split.train`` by a generator seeded
     with ``seed`` (the only randomness: give the model its own ``seed`` for its weights).
 
-    Adam at ``lr`` for the first ``decay_start`` fraction of the steps, then a cosine decay to 0
-    over the rest (so that the final model does not sit on a loss spike; ``decay_start=1``
-    keeps ``lr`` constant), gradient-norm clipping at ``clip``. Every ``eval_every`` steps,
-    exact match on ``split.test[:n_eval]``; after the last step, on all of ``split.test``.
-    Runs all ``steps``: the same budget for every model.
+    The course's one loop (:func:`rnncourse.train.train`) with: Adam at ``lr`` for the first
+    ``decay_start`` fraction of the steps, then a cosine decay to 0 over the rest
+    (:func:`rnncourse.train.cosine_decay`, so that the final model does not sit on a loss spike;
+    ``decay_start=1`` keeps ``lr`` constant), gradient-norm clipping at ``clip``. Every
+    ``eval_every`` steps, exact match on ``split.test[:n_eval]`` (``steps_to_target``: the
+    first at or above ``target``); after the last step, on all of ``split.test``. Runs all
+    ``steps``: the same budget for every model.
     """
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model: expected a Seq2Seq, got {type(model).__name__}")
@@ -483,54 +494,29 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
         raise TypeError(f"split: expected a Split (make_split), got {type(split).__name__}")
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
-    eval_every = positive_int("eval_every", eval_every)
     n_eval = positive_int("n_eval", n_eval)
-    lr = positive_float("lr", lr)
-    clip = positive_float("clip", clip)
-    if isinstance(decay_start, bool) or not isinstance(decay_start, (int, float)) \
-            or not 0 <= decay_start <= 1:
-        raise ValueError(f"decay_start: expected a number in [0, 1], got {decay_start!r}")
-    first_decay = int(decay_start * steps)
+    schedule = cosine_decay(steps, decay_start)
     task = split.task
     data = split.encoded_train()
     curve_set = split.test[:n_eval]
-    rng = np.random.default_rng(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)  # see make_optimizer
-    losses = np.empty(steps)
-    result = TrainResult(steps, 0.0, losses)
-    seconds = 0.0
-    model.train()
-    for step in range(1, steps + 1):
-        start = time.perf_counter()
-        if step > first_decay:
-            fraction = (step - first_decay) / (steps - first_decay + 1)
-            for group in optimiser.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * fraction))
+
+    def make_batch(rng: np.random.Generator):
         batch = data[torch.from_numpy(rng.integers(0, len(data), size=batch_size))]
-        logits, _ = model(batch.src, batch.src_len, batch.tgt_in)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1),
-                               ignore_index=PAD)
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimiser.step()
-        seconds += time.perf_counter() - start
-        losses[step - 1] = loss.item()
-        if step % eval_every == 0 or step == steps:
-            accuracy = exact_match(model, task, curve_set)
-            result.eval_steps.append(step)
-            result.accuracy.append(accuracy)
-            if result.steps_to_target is None and accuracy >= target:
-                result.steps_to_target, result.seconds_to_target = step, seconds
-            model.train()
-    result.seconds = seconds
-    result.test_accuracy = exact_match(model, task, split.test)
+        return batch, batch.tgt_out
+
+    result = train_loop(
+        model, make_batch, _cross_entropy, steps=steps, lr=lr, clip=clip, seed=seed,
+        forward=_teacher_forcing, lr_schedule=schedule,
+        eval_fn=lambda m: exact_match(m, task, curve_set), eval_every=eval_every,
+        target=target, goal="max", stop_at_target=False,
+        test_fn=lambda m: exact_match(m, task, split.test), progress=False,
+        config={"task": task.name, "batch_size": batch_size, "n_eval": n_eval})
     model.eval()
-    return result
+    return Seq2SeqResult(**{f.name: getattr(result, f.name) for f in fields(result)})
 
 
 def fit(split: Split, *, steps: int, lr: float = 1e-2, seed: int = 0, eval_every: int = 25,
-        **model_kwargs) -> tuple[Seq2Seq, TrainResult]:
+        **model_kwargs) -> tuple[Seq2Seq, Seq2SeqResult]:
     """Build a :class:`Seq2Seq` for ``split.task`` (weights seeded with ``seed``;
     ``model_kwargs`` such as ``attention=None`` or ``bidirectional=False`` go to the model) and
     :func:`train` it; return ``(model, result)``."""

@@ -25,6 +25,12 @@ What it guarantees:
   and no exception is raised.
 * **Early stop.** With ``eval_fn`` and ``target`` the run stops at the first evaluation whose
   metric is below ``target``; ``steps_to_target`` and ``seconds_to_target`` say when.
+  ``goal="max"`` is for a metric such as accuracy (reached at ``>= target``), and
+  ``stop_at_target=False`` runs every step anyway (the same budget for every model).
+* **What seq2seq needs too.** ``forward(model, inputs)`` says how a batch is fed (a decoder gets
+  the target prefix: teacher forcing), ``lr_schedule(step)`` scales ``lr`` step by step
+  (:func:`cosine_decay`), and ``test_fn(model)`` evaluates once after the last step
+  (``result.test_metric``). :func:`rnncourse.seq2seq.train` is this loop with those options.
 """
 
 from __future__ import annotations
@@ -43,9 +49,11 @@ from . import validate
 from .models import count_parameters
 from .threads import chosen_threads
 
-__all__ = ["TrainResult", "train", "evaluate", "eval_on", "OPTIMIZERS", "make_optimizer"]
+__all__ = ["TrainResult", "train", "evaluate", "eval_on", "OPTIMIZERS", "make_optimizer",
+           "cosine_decay", "GOALS"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+GOALS = ("min", "max")  # is a smaller or a larger evaluation metric better
 
 
 @dataclass
@@ -55,7 +63,8 @@ class TrainResult:
     ``losses[k]`` and ``grad_norms[k]`` belong to step ``k + 1`` (``grad_norms`` before clipping,
     empty if ``log_grad_norm=False``). ``evals`` is a list of ``(step, metric)``. ``seconds`` is
     the wall time of the whole run (evaluations included), ``train_seconds`` the part spent in
-    training steps.
+    training steps (``train_seconds_to_target`` likewise). ``test_metric`` is what ``test_fn``
+    measured after the last step (None without one).
     """
 
     losses: list[float]
@@ -69,6 +78,8 @@ class TrainResult:
     config: dict
     diverged: bool = False
     diverged_at: int | None = None
+    train_seconds_to_target: float | None = None
+    test_metric: float | None = None
     model: nn.Module | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -87,7 +98,19 @@ class TrainResult:
     @property
     def best_eval(self) -> float | None:
         finite = [m for _, m in self.evals if math.isfinite(m)]
-        return min(finite) if finite else None
+        if not finite:
+            return None
+        return max(finite) if self.config.get("goal") == "max" else min(finite)
+
+    @property
+    def eval_steps(self) -> list[int]:
+        """The steps at which ``eval_fn`` ran (the x axis of the learning curve)."""
+        return [s for s, _ in self.evals]
+
+    @property
+    def eval_values(self) -> list[float]:
+        """What ``eval_fn`` measured at those steps."""
+        return [m for _, m in self.evals]
 
     @property
     def ms_per_step(self) -> float | None:
@@ -111,6 +134,8 @@ class TrainResult:
             "best_eval": self.best_eval,
             "diverged": self.diverged,
             "diverged_at": self.diverged_at,
+            "train_seconds_to_target": self.train_seconds_to_target,
+            "test_metric": self.test_metric,
             "config": dict(self.config),
         }
 
@@ -142,6 +167,25 @@ def make_optimizer(name: str, params, lr: float, **kwargs) -> torch.optim.Optimi
            "rmsprop": torch.optim.RMSprop}[name]
     kwargs.setdefault("foreach", True)
     return cls(params, lr=lr, **kwargs)
+
+
+def cosine_decay(steps: int, decay_start: float = 0.5) -> Callable[[int], float]:
+    """An ``lr_schedule``: factor 1 for the first ``decay_start`` fraction of ``steps``, then a
+    cosine down towards 0 over the rest (``decay_start=1``: constant)."""
+    steps = validate.positive_int("steps", steps)
+    if isinstance(decay_start, bool) or not isinstance(decay_start, (int, float)) \
+            or not 0 <= decay_start <= 1:
+        raise ValueError(f"decay_start: expected a number in [0, 1], got {decay_start!r}")
+    first_decay = int(decay_start * steps)
+
+    def schedule(step: int) -> float:
+        if step <= first_decay:
+            return 1.0
+        fraction = (step - first_decay) / (steps - first_decay + 1)
+        return 0.5 * (1 + math.cos(math.pi * fraction))
+
+    schedule.__qualname__ = f"cosine_decay(steps={steps}, decay_start={decay_start})"
+    return schedule
 
 
 def _grad_norm(params) -> float:
@@ -211,7 +255,9 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
           clip: float | None = None, seed: int = 0, threads: int | None = None,
           eval_fn: Callable | None = None, eval_every: int = 50, target: float | None = None,
           progress: bool = True, log_grad_norm: bool = True,
-          config: dict | None = None) -> TrainResult:
+          config: dict | None = None, forward: Callable | None = None,
+          lr_schedule: Callable | None = None, goal: str = "min", stop_at_target: bool = True,
+          test_fn: Callable | None = None) -> TrainResult:
     """Train ``model`` for up to ``steps`` steps; return a :class:`TrainResult`.
 
     ``model``: an ``nn.Module``, or a zero-argument function returning one (built inside the
@@ -220,8 +266,11 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
     ``rng``; ``loss_fn(model(x), y)`` is a scalar tensor. ``clip`` is the maximum global
     gradient norm (``torch.nn.utils.clip_grad_norm_``), ``None`` for no clipping.
     ``eval_fn(model) -> float`` runs every ``eval_every`` steps and after the last one (see
-    :func:`eval_on`); with ``target`` the run stops once the metric is below it. ``config``
-    adds your own entries (task, T, batch size...) to ``result.config``.
+    :func:`eval_on`); with ``target`` the run stops once the metric is below it (``goal="max"``:
+    at or above it; ``stop_at_target=False``: it only records when). ``config`` adds your own
+    entries (task, T, batch size...) to ``result.config``. ``forward(model, x)`` replaces
+    ``model(x)``; ``lr_schedule(step)`` multiplies ``lr`` at step ``step`` (1-based);
+    ``test_fn(model) -> float`` runs once after the last step, into ``result.test_metric``.
     """
     steps = validate.positive_int("steps", steps)
     lr = validate.positive_float("lr", lr)
@@ -254,6 +303,24 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
         raise TypeError(f"config: expected a dict or None, got {type(config).__name__}")
     validate.boolean("progress", progress)
     validate.boolean("log_grad_norm", log_grad_norm)
+    validate.boolean("stop_at_target", stop_at_target)
+    validate.choice("goal", goal, GOALS)
+    for name, fn in (("forward", forward), ("lr_schedule", lr_schedule), ("test_fn", test_fn)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name}: expected a function or None, got {type(fn).__name__}")
+    extra = {}  # the options below enter the config only when used (older records unchanged)
+    if forward is not None:
+        extra["forward"] = _name(forward)
+    if lr_schedule is not None:
+        extra["lr_schedule"] = _name(lr_schedule)
+    if goal != "min":
+        extra["goal"] = goal
+    if not stop_at_target:
+        extra["stop_at_target"] = False
+    if test_fn is not None:
+        extra["test_fn"] = _name(test_fn)
+    options = {"forward": forward, "lr_schedule": lr_schedule, "goal": goal,
+               "stop_at_target": stop_at_target, "test_fn": test_fn}
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model: expected a torch.nn.Module or a function returning one, got "
                         f"{type(model).__name__}")
@@ -272,13 +339,14 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
                          optimizer_kwargs=optimizer_kwargs or {}, clip=clip, seed=seed,
                          threads=threads, eval_fn=eval_fn, eval_every=eval_every,
                          target=target, progress=progress, log_grad_norm=log_grad_norm,
-                         extra=config or {})
+                         extra=extra | (config or {}), **options)
     finally:
         torch.set_num_threads(old_threads)
 
 
 def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs, clip, seed,
-          threads, eval_fn, eval_every, target, progress, log_grad_norm, extra):
+          threads, eval_fn, eval_every, target, progress, log_grad_norm, extra, forward,
+          lr_schedule, goal, stop_at_target, test_fn):
     rng = np.random.default_rng(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
@@ -303,7 +371,7 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
     losses: list[float] = []
     norms: list[float] = []
     evals: list[tuple[int, float]] = []
-    steps_to_target = seconds_to_target = None
+    steps_to_target = seconds_to_target = train_seconds_to_target = None
     diverged, diverged_at = False, None
     train_seconds = 0.0
     start = time.perf_counter()
@@ -311,9 +379,12 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
     try:
         for step in range(1, steps + 1):
             t0 = time.perf_counter()
+            if lr_schedule is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr * lr_schedule(step)
             x, y = make_batch(rng)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(model(x) if forward is None else forward(model, x), y)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise TypeError(f"loss_fn: expected a scalar tensor, got "
                                 f"{type(loss).__name__}"
@@ -352,16 +423,21 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
                 evals.append((step, metric))
                 if bar is not None:
                     bar.set_postfix(loss=f"{value:.4g}", eval=f"{metric:.4g}", refresh=False)
-                if target is not None and metric < target:
+                if target is not None and steps_to_target is None and (
+                        metric >= target if goal == "max" else metric < target):
                     steps_to_target = step
                     seconds_to_target = time.perf_counter() - start
-                    break
+                    train_seconds_to_target = train_seconds
+                    if stop_at_target:
+                        break
     finally:
         if bar is not None:
             bar.close()
+    test_metric = None if test_fn is None else float(test_fn(model))
     seconds = time.perf_counter() - start
     return TrainResult(losses=losses, grad_norms=norms, evals=evals,
                        steps_to_target=steps_to_target, seconds=seconds,
                        seconds_to_target=seconds_to_target, train_seconds=train_seconds,
                        n_params=n_params, config=config, diverged=diverged,
-                       diverged_at=diverged_at, model=model)
+                       diverged_at=diverged_at, train_seconds_to_target=train_seconds_to_target,
+                       test_metric=test_metric, model=model)

@@ -156,7 +156,7 @@ def test_training_decreases_the_loss_and_is_deterministic(reversal):
                                     embed_size=8)
         runs.append(result)
     r = runs[0]
-    assert r.losses[-5:].mean() < 0.7 * r.losses[:5].mean()
+    assert np.mean(r.losses[-5:]) < 0.7 * np.mean(r.losses[:5])
     assert np.array_equal(runs[0].losses, runs[1].losses)
     assert r.eval_steps == [20, 40] and 0 <= r.test_accuracy <= 1
     assert r.as_dict()["train_steps"] == 40
@@ -201,3 +201,39 @@ def test_hybrid_compare_smoke():
     for r in runs.values():
         assert r.steps == 30 and len(r.evals) == 2 and np.isfinite(r.final_eval)
         assert np.mean(r.losses[-10:]) < np.mean(r.losses[:5])
+
+
+def test_train_is_the_course_loop_with_teacher_forcing_and_cosine_decay(reversal):
+    """seq2seq.train runs rnncourse.train.train; the numbers are those of the loop written out:
+    Adam, cosine decay over the second half, clipping, batches from the seeded generator."""
+    import math
+
+    split = seq2seq.make_split(reversal, 500, 20, seed=0)
+    steps, lr, clip = 12, 1e-2, 1.0
+    _, result = seq2seq.fit(split, steps=steps, lr=lr, seed=3, eval_every=5, hidden_size=12,
+                            embed_size=6)
+    model = seq2seq.Seq2Seq(len(reversal.src_vocab), len(reversal.tgt_vocab), hidden_size=12,
+                            embed_size=6, seed=3)
+    data, rng = split.encoded_train(), np.random.default_rng(3)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    losses, first_decay = [], steps // 2
+    for step in range(1, steps + 1):
+        if step > first_decay:
+            fraction = (step - first_decay) / (steps - first_decay + 1)
+            for group in optimiser.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * fraction))
+        batch = data[torch.from_numpy(rng.integers(0, len(data), size=64))]
+        logits, _ = model(batch.src, batch.src_len, batch.tgt_in)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                 batch.tgt_out.reshape(-1), ignore_index=0)
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimiser.step()
+        losses.append(loss.item())
+    assert result.losses == losses
+    assert result.eval_steps == [5, 10, 12] and result.steps == steps
+    assert result.test_accuracy == seq2seq.exact_match(model, reversal, split.test)
+    assert result.config["goal"] == "max" and result.config["lr_schedule"].startswith("cosine")
+    record = result.as_dict()
+    assert record["seconds"] == result.train_seconds and record["curve_steps"] == [5, 10, 12]

@@ -306,3 +306,46 @@ def test_progress_bar_runs(capsys):
     r = short_run(steps=3, progress=True)
     assert r.steps == 3
     assert "train" in capsys.readouterr().err
+
+
+def test_goal_max_schedule_forward_and_test_fn():
+    """The options seq2seq uses: a metric to maximise that records its target without stopping,
+    a learning-rate schedule, a custom forward and a final test evaluation."""
+    scheduled, fed = [], []
+
+    def schedule(step):
+        scheduled.append(step)
+        return 1.0 / step
+
+    def forward(model, x):
+        fed.append(x.shape)
+        return model(x)
+
+    evals = iter([0.2, 0.6, 0.9, 0.5])
+    r = train.train(lambda: models.SequenceRegressor("gru", 2, 8, 1),
+                    lambda rng: tasks.adding_batch(8, 5, rng), F.mse_loss, steps=8, lr=0.1,
+                    seed=0, progress=False, eval_fn=lambda m: next(evals), eval_every=2,
+                    target=0.5, goal="max", stop_at_target=False, lr_schedule=schedule,
+                    forward=forward, test_fn=lambda m: 0.75)
+    assert r.steps == 8 and r.eval_steps == [2, 4, 6, 8]
+    assert r.eval_values == [0.2, 0.6, 0.9, 0.5] and r.best_eval == 0.9
+    assert r.steps_to_target == 4 and r.train_seconds_to_target <= r.seconds_to_target
+    assert r.test_metric == 0.75 and r.to_dict()["test_metric"] == 0.75
+    assert r.config["goal"] == "max" and r.config["stop_at_target"] is False
+    assert scheduled == list(range(1, 9)) and fed == [(5, 8, 2)] * 8
+    assert r.model is not None
+    stopped = train.train(lambda: models.SequenceRegressor("gru", 2, 8, 1),
+                          lambda rng: tasks.adding_batch(8, 5, rng), F.mse_loss, steps=8,
+                          lr=0.1, seed=0, progress=False, eval_fn=lambda m: 0.6, eval_every=2,
+                          target=0.5, goal="max")
+    assert stopped.steps == 2 and stopped.steps_to_target == 2
+    factors = train.cosine_decay(10, 0.5)
+    assert [factors(s) for s in (1, 5)] == [1.0, 1.0] and 0 < factors(10) < factors(6) < 1
+    with pytest.raises(ValueError, match="goal: expected one of"):
+        train.train(lambda: models.SequenceRegressor("gru", 2, 8, 1),
+                    lambda rng: tasks.adding_batch(8, 5, rng), F.mse_loss, steps=1, lr=0.1,
+                    goal="up")
+    with pytest.raises(TypeError, match="lr_schedule: expected a function or None"):
+        train.train(lambda: models.SequenceRegressor("gru", 2, 8, 1),
+                    lambda rng: tasks.adding_batch(8, 5, rng), F.mse_loss, steps=1, lr=0.1,
+                    lr_schedule=0.5)
