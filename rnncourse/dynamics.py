@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import validate
-from .np_rnn import activation_derivative, rnn_forward
+from .np_common import activation_derivative
+from .np_rnn import rnn_forward
 
 
 def random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
