@@ -46,7 +46,15 @@ def test_reference_passes(name):
     verdict = getattr(check, name)(REFERENCES[name])
     assert verdict.passed, verdict
     assert verdict.status == "passed" and bool(verdict)
-    assert getattr(check, "check_" + name) is getattr(check, name)
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_checks_have_one_spelling(name):
+    """``check.<exercise>`` only; the old ``check.check_<exercise>`` says what to call."""
+    with pytest.raises(AttributeError, match=f"call check.{name}"):
+        getattr(check, "check_" + name)
+    with pytest.raises(AttributeError, match="no attribute 'transformer'"):
+        check.transformer  # noqa: B018
 
 
 def test_rnn_step_forward_all_activations():
@@ -605,11 +613,11 @@ def _same(a, b):
 @pytest.mark.parametrize("name", check.EXERCISES)
 def test_every_catalogued_mistake_is_named_by_its_own_hint(name):
     """A learner who makes exactly mistake k (the catalogue's own variant) is told about k."""
-    from rnncourse.check import _exercises
+    from rnncourse.check._table import SPECS
 
-    factory = getattr(_exercises, f"{name}_exercise")
-    exercise = factory(("tanh", "relu")) if name == "rnn_step_forward" else factory()
-    cases = exercise.make_cases({})
+    options = {"activations": ("tanh", "relu")} if name == "rnn_step_forward" else {}
+    exercise = SPECS[name].exercise(options)
+    cases = exercise.make_cases(options)
     for mistake in exercise.mistakes:
         def learner(*args, mistake=mistake):
             case = next(c for c in cases if _same(c.args, args))

@@ -1,0 +1,121 @@
+"""Exercise ``gru_step_forward`` (lesson 3): one GRU step in torch's form.
+
+The reference is :func:`rnncourse.np_gru.gru_step_forward` with ``form="torch"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnncourse.np_gru import gru_step_forward as reference_forward
+
+from ._engine import Exercise, Mistake
+from ._shared import (
+    GATE_NAMES,
+    STEP_INPUTS,
+    dims_table,
+    gated_cases,
+    preactivation,
+    sigmoid,
+    swap_gates,
+    transposed_mistakes,
+    unpack_tuple,
+    with_params,
+    zero_biases,
+)
+from ._spec import Spec
+
+
+def _reference(case):
+    d = case.data
+    h, _ = reference_forward(d["x"], d["h_prev"], d["params"], "torch")
+    return {"h_next": h}
+
+
+def _variant(d, mistake):
+    """A WRONG torch-form GRU step: ``mistake`` names what is off (never None)."""
+    assert mistake
+    p = d["params"]
+    act = {"r": sigmoid, "z": sigmoid, "n": np.tanh}
+    if mistake.startswith("act_"):
+        gate = mistake[4]
+        act[gate] = sigmoid if act[gate] is np.tanh else np.tanh
+    r, z = act["r"](preactivation(d, "r")), act["z"](preactivation(d, "z"))
+    hn = d["h_prev"] @ p["W_hn"].T
+    xn = d["x"] @ p["W_xn"].T + p["b_n"]
+    if mistake == "b_hn_outside":
+        n = act["n"](xn + p["b_hn"] + r * hn)
+    else:
+        n = act["n"](xn + r * (hn + p["b_hn"]))
+    return {"h_next": (1.0 - z) * n + z * d["h_prev"]}
+
+
+def mistakes():
+    def ref(d, params, form="torch"):
+        h, _ = reference_forward(d["x"], d["h_prev"], params, form)
+        return {"h_next": h}
+
+    def variant(name):
+        return lambda d: _variant(d, name)
+
+    def seed_form(d):
+        return ref(d, {k: v for k, v in d["params"].items() if k != "b_hn"}, "seed")
+
+    def z_flipped(d):  # sigma(-a) = 1 - sigma(a): negating z's parameters swaps z and 1 - z
+        p = d["params"]
+        return ref(d, with_params(p, W_xz=-p["W_xz"], W_hz=-p["W_hz"], b_z=-p["b_z"]))
+
+    out = [
+        Mistake("seed_form", "You wrote the seed form of Cho et al. (2014), "
+                "n = tanh(W_xn x + W_hn (r * h) + b_n). This exercise asks for torch's form: the "
+                "reset gate scales the recurrent product, "
+                "`n = tanh(x @ W_xn.T + b_n + r * (h_prev @ W_hn.T + b_hn))`.", seed_form),
+        Mistake("z_flipped", "z and 1 - z are swapped: torch's convention is "
+                "`h_next = (1 - z) * n + z * h_prev` (z = 1 keeps the old state).", z_flipped),
+        Mistake("b_hn_outside", "b_hn belongs inside the reset gate's product: "
+                "`r * (h_prev @ W_hn.T + b_hn)`, not `r * (h_prev @ W_hn.T) + b_hn`.",
+                variant("b_hn_outside")),
+        Mistake("missing_b_hn", "You forgot b_hn inside the reset gate's product: "
+                "`r * (h_prev @ W_hn.T + b_hn)`.",
+                lambda d: ref(d, zero_biases(d["params"], ["b_hn"]))),
+        Mistake("swap_r_z", "Wrong gate order: you swapped the reset gate r and the update "
+                "gate z (each is computed with the other's weights).",
+                lambda d: ref(d, swap_gates(d["params"], {"r": "z", "z": "r"}))),
+    ]
+    for gate in "rzn":
+        right, wrong = ("tanh", "sigmoid") if gate == "n" else ("sigmoid", "tanh")
+        out.append(Mistake(f"act_{gate}", f"Sigmoid and tanh swapped on the "
+                           f"{GATE_NAMES[gate]}: it uses {right}, you applied {wrong}.",
+                           variant(f"act_{gate}")))
+    out += transposed_mistakes(ref, "rzn") + [
+        Mistake("missing_bias", "You forgot the biases (b_r, b_z, b_n and b_hn).",
+                lambda d: ref(d, zero_biases(d["params"]))),
+    ]
+    return out
+
+
+def exercise(options):
+    return Exercise(
+        name="gru_step_forward",
+        call="f(x, h_prev, params) -> (h_next, cache)",
+        make_cases=lambda o: gated_cases("rzn", ("b_hn",), False, 4),
+        reference=_reference,
+        unpack=lambda r, c: unpack_tuple(r, ("h_next", "cache")),
+        output_dims=dims_table({"h_next": ("B", "H")}),
+        input_dims=STEP_INPUTS,
+        mistakes=mistakes(),
+    )
+
+
+FORWARD = Spec(
+    name="gru_step_forward",
+    lesson="03_variants",
+    exercise=exercise,
+    solution=reference_forward,
+    signature="x, h_prev, params",
+    doc=("One GRU step in torch's form: n = tanh(x @ W_xn.T + b_n + r * (h_prev @ W_hn.T + "
+         "b_hn)).\n\n"
+         "    x (B, I), h_prev (B, H); params W_xk, W_hk, b_k for k in r, z, n, and b_hn.\n"
+         "    Return (h_next, cache): h_next = (1 - z) * n + z * h_prev."),
+    summary="Check the torch-form GRU step ``fn(x, h_prev, params) -> (h_next, cache)``.",
+)

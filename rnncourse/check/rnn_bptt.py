@@ -1,0 +1,142 @@
+"""Exercise ``rnn_backward`` (lesson 2): backpropagation through time for the RNN.
+
+The reference is :func:`rnncourse.np_rnn.rnn_backward` on the cache of
+:func:`rnncourse.np_rnn.rnn_forward`; the catalogue's wrong variants are loops over the
+reference's step backward with one classic slip each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnncourse.np_rnn import rnn_backward as reference_backward
+from rnncourse.np_rnn import rnn_forward, rnn_step_forward
+from rnncourse.np_rnn import rnn_step_backward as reference_step_backward
+
+from ._engine import Case, Exercise, Mistake
+from ._shared import SCALE, SEQ_SIZES, dims_table, random_params, unpack_tuple
+from ._spec import Spec
+
+KEYS = ("W_xh", "W_hh", "b_h")
+
+
+def _cases(options):
+    cases = []
+    for seed, (T, B, I, H) in enumerate(SEQ_SIZES):
+        rng = np.random.default_rng([seed, 2])
+        d = {"x": rng.normal(0.0, 1.0, (T, B, I)), "h0": rng.normal(0.0, SCALE, (B, H)),
+             "params": random_params(rng, "h", I, H), "dh": rng.normal(0.0, 1.0, (T, B, H))}
+        _, cache = rnn_forward(d["x"], d["h0"], d["params"], "tanh")
+        steps, h = [], d["h0"]
+        for t in range(T):  # the step caches, for the mistake catalogue
+            h, step_cache = rnn_step_forward(d["x"][t], h, d["params"], "tanh")
+            steps.append(step_cache)
+        d["cache"], d["steps"] = cache, steps
+        cases.append(Case((d["dh"], cache), ("dh", "cache"), {"T": T, "B": B, "I": I, "H": H},
+                          d))
+    return cases
+
+
+def _reference(case):
+    d = case.data
+    dx, dh0, grads = reference_backward(d["dh"], d["cache"])
+    return {"dx": dx, "dh0": dh0, **{"d" + k: v for k, v in grads.items()}}
+
+
+def _variant(d, mistake):
+    """A WRONG backpropagation through time, built from the reference step backward."""
+    dh, steps = d["dh"], d["steps"]
+    T, B, H = dh.shape
+    dx = np.zeros(d["x"].shape)
+    grads, per_step = {}, {}
+    carry = np.zeros((B, H))
+    order = list(reversed(range(T)))
+    if mistake == "skip_last":
+        order = order[1:]
+    elif mistake == "skip_first":
+        order = order[:-1]
+    zero = np.zeros((B, H))
+    for t in order:
+        direct = dh[t]
+        if mistake == "carry_only" and t != T - 1:
+            direct = zero
+        elif mistake == "dh_shift_later":
+            direct = dh[t + 1] if t + 1 < T else zero
+        elif mistake == "dh_shift_earlier":
+            direct = dh[t - 1] if t > 0 else zero
+        total = direct if mistake == "no_carry" else direct + carry
+        dx[t], carry, step_grads = reference_step_backward(total, steps[t])
+        per_step[t] = step_grads
+        for key, value in step_grads.items():
+            grads[key] = grads.get(key, 0) + value
+    if mistake == "overwrite_grads":  # the last step the loop visited: t = 0
+        grads = per_step[order[-1]]
+    elif mistake == "keep_first_visited":  # only t = T-1
+        grads = per_step[order[0]]
+    if mistake == "dx_reversed":
+        dx = dx[::-1]
+    out = {"dx": dx, "dh0": carry}
+    out.update({"d" + k: v for k, v in grads.items()})
+    return out
+
+
+ACCUMULATE = ("The weight gradients are not accumulated over time: W_xh, W_hh and b_h are shared "
+              "by all steps, so each gradient is the sum of every step's contribution "
+              "(`grads[k] += step_grads[k]`); yours hold only the contribution of step {t} ")
+
+
+def mistakes():
+    def v(name):
+        return lambda d: _variant(d, name)
+
+    return [
+        Mistake("overwrite_grads", ACCUMULATE.format(t="t = 0") + "(the last one your loop "
+                "visited: each step overwrote the previous ones).", v("overwrite_grads")),
+        Mistake("keep_first_visited", ACCUMULATE.format(t="t = T-1") + "(the first one your "
+                "loop visited).", v("keep_first_visited")),
+        Mistake("no_carry", "The gradient from later steps is not carried back: the total "
+                "gradient at h_t is `dh[t] + dh_carry`, where dh_carry is the dh_prev returned by "
+                "step t+1.", v("no_carry")),
+        Mistake("carry_only", "Only dh[T-1] enters your backward pass: dh[t] is the loss's direct "
+                "gradient at every step; add it at each step t (`dh[t] + dh_carry`).",
+                v("carry_only")),
+        Mistake("skip_last", "Off-by-one over time: your loop skips the last step t = T-1 "
+                "(`range(T - 1)` stops one early); loop over `reversed(range(T))`.",
+                v("skip_last")),
+        Mistake("skip_first", "Off-by-one over time: your loop stops before t = 0 (e.g. "
+                "`range(T - 1, 0, -1)`); step 0 must run too, and dh0 is what it sends back.",
+                v("skip_first")),
+        Mistake("dh_shift_later", "Off-by-one over time: step t's cache is paired with dh[t+1]; "
+                "use dh[t] with `cache['steps'][t]`.", v("dh_shift_later")),
+        Mistake("dh_shift_earlier", "Off-by-one over time: step t's cache is paired with "
+                "dh[t-1]; use dh[t] with `cache['steps'][t]`.", v("dh_shift_earlier")),
+        Mistake("dx_reversed", "dx is in reverse time order: you collected it while looping "
+                "backwards; reverse it (`dxs[::-1]`) or write `dx[t] = ...`.", v("dx_reversed")),
+    ]
+
+
+def exercise(options):
+    return Exercise(
+        name="rnn_backward",
+        call="f(dh, cache) -> (dx, dh0, grads)",
+        make_cases=_cases,
+        reference=_reference,
+        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh0", "grads"), KEYS),
+        output_dims=dims_table({"dx": ("T", "B", "I"), "dh0": ("B", "H")}),
+        input_dims={"dh": ("T", "B", "H")},
+        mistakes=mistakes(),
+    )
+
+
+BACKWARD = Spec(
+    name="rnn_backward",
+    lesson="02_core_operations",
+    exercise=exercise,
+    solution=reference_backward,
+    signature="dh, cache",
+    doc=("Backpropagation through time.\n\n"
+         "    dh (T, B, H): the loss's direct gradient at every h_t; cache from rnn_forward.\n"
+         "    Return (dx, dh0, grads): dx (T, B, I), dh0 (B, H), grads summed over time."),
+    summary=("Check full BPTT ``fn(dh, cache) -> (dx, dh0, grads)``, ``cache`` from the course's "
+             "``rnn_forward`` (its ``cache[\"steps\"][t]`` are the step caches)."),
+)
