@@ -230,14 +230,20 @@ assert error[1] > error[4] > error[8] > error[16] > error[32]  # longer windows 
 #
 # ## Exercises
 #
-# **1.** Write `rnn_step_backward(dh_next, cache)` for your `rnn_step_forward` from lesson 1,
-# returning `(dx, dh_prev, grads)` with `grads` a dict like `params`. **2.** Write
-# `rnn_backward(dh, cache)` from your step functions. The checks compare with the reference on
-# random cases and say *which* gradient and *which* time step is off.
+# **1.** Write `rnn_step_backward(dh_next, cache)`, returning `(dx, dh_prev, grads)` with
+# `grads` a dict like `params`. The check hands it the caches of the course's `rnn_step_forward`
+# (a dict with the keys `x, h_prev, h_next, params, activation`) for tanh, relu and sigmoid, so
+# read $f'$ off `h_next` according to `cache["activation"]`. If your `rnn_step_forward` from
+# lesson 1 keeps another cache, paste it above and pass it too:
+# `check.rnn_step_backward(my_rnn_step_backward, forward=my_rnn_step_forward)`. **2.** Write
+# `rnn_backward(dh, cache)` from the step functions (`cache["steps"][t]` is step t's cache). The
+# checks compare with the reference on random cases and say *which* gradient and *which* time
+# step is off.
 
 # %%
 def my_rnn_step_backward(dh_next, cache):
-    # Your code here: da = dh_next * (1 - h_next**2); then equations (3).
+    # Your code here: da = dh_next * f'(a), f' read off h_next (tanh: 1 - h_next**2); then
+    # equations (3).
     raise NotImplementedError
 
 

@@ -268,9 +268,12 @@ def test_gradient_off_by_a_constant_factor(factor, text):
     assert verdict.details["mistake"] is None
 
 
-def by_hand_step_backward(dh_next, cache, *, derivative=True, dx_transposed=False):
+def by_hand_step_backward(dh_next, cache, *, derivative=True, dx_transposed=False,
+                          tanh_only=False):
     x, h_prev, h, p = cache["x"], cache["h_prev"], cache["h_next"], cache["params"]
-    da = dh_next * (1 - h**2) if derivative else dh_next
+    activation = "tanh" if tanh_only else cache.get("activation", "tanh")
+    f_prime = {"tanh": 1 - h**2, "relu": (h > 0).astype(float), "sigmoid": h * (1 - h)}
+    da = dh_next * f_prime[activation] if derivative else dh_next
     dx = da @ (p["W_xh"].T if dx_transposed else p["W_xh"])
     grads = {"W_xh": da.T @ x, "W_hh": da.T @ h_prev, "b_h": da.sum(axis=0)}
     return dx, da @ p["W_hh"], grads
@@ -280,13 +283,13 @@ def test_by_hand_step_backward_passes_and_so_does_own_forward():
     assert check.rnn_step_backward(by_hand_step_backward).passed
 
     def own_forward(x, h_prev, params, activation="tanh"):
-        h = np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])
-        return h, (x, h_prev, h, params)
+        h = ref_rnn_step_forward(x, h_prev, params, activation)[0]
+        return h, (x, h_prev, h, params, activation)
 
     def own_backward(dh_next, cache):
-        x, h_prev, h, p = cache
+        x, h_prev, h, p, activation = cache
         return by_hand_step_backward(dh_next, {"x": x, "h_prev": h_prev, "h_next": h,
-                                               "params": p})
+                                               "params": p, "activation": activation})
 
     assert check.rnn_step_backward(own_backward, forward=own_forward).passed
     failing(check.rnn_step_backward(own_backward, forward=lambda *a: 1 / 0),
@@ -306,7 +309,18 @@ def test_forgotten_tanh_derivative():
     def backward(dh_next, cache):
         return by_hand_step_backward(dh_next, cache, derivative=False)
 
-    failing(check.rnn_step_backward(backward), "backpropagate through the tanh")
+    failing(check.rnn_step_backward(backward), "backpropagate through the nonlinearity")
+
+
+def test_step_backward_checks_relu_and_sigmoid_too():
+    def tanh_only(dh_next, cache):
+        return by_hand_step_backward(dh_next, cache, tanh_only=True)
+
+    verdict = failing(check.rnn_step_backward(tanh_only), "tanh's derivative",
+                      "activation=relu", "cache['activation']")
+    assert verdict.details["mistake"] == "tanh_derivative_always"
+    assert check.rnn_step_backward(tanh_only, activations=("tanh",)).passed
+    assert check.rnn_step_backward(by_hand_step_backward).details["cases"] == 12
 
 
 def test_transposed_weight_gradient():
@@ -615,7 +629,9 @@ def test_every_catalogued_mistake_is_named_by_its_own_hint(name):
     """A learner who makes exactly mistake k (the catalogue's own variant) is told about k."""
     from rnncourse.check._table import SPECS
 
-    options = {"activations": ("tanh", "relu")} if name == "rnn_step_forward" else {}
+    options = {option.name: option.default for option in SPECS[name].options}
+    if name == "rnn_step_forward":
+        options["activations"] = ("tanh", "relu")
     exercise = SPECS[name].exercise(options)
     cases = exercise.make_cases(options)
     for mistake in exercise.mistakes:

@@ -23,9 +23,9 @@ GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g",
               "n": "candidate n"}
 
 __all__ = ["GATED_SIZES", "GATE_NAMES", "SCALE", "SEQ_SIZES", "STEP_INPUTS", "STEP_SIZES",
-           "TRANSPOSE_H", "TRANSPOSE_X", "dims_table", "gated_cases", "preactivation",
-           "random_params", "sigmoid", "swap_gates", "transposed", "transposed_mistakes",
-           "unpack_tuple", "with_params", "zero_biases"]
+           "TRANSPOSE_H", "TRANSPOSE_X", "dims_table", "gate_probes", "gated_cases", "held",
+           "preactivation", "random_params", "sigmoid", "swap_gates", "transposed",
+           "transposed_mistakes", "unpack_tuple", "with_params", "zero_biases"]
 
 
 def random_params(rng, gates, I, H, extra=()):
@@ -163,3 +163,48 @@ def transposed_mistakes(ref, gates):
         Mistake("transposed_W_h", TRANSPOSE_H.format(W=f"the recurrent weights {hs}", T="W_hk"),
                 lambda d: ref(d, transposed(d["params"], "W_h"))),
     ]
+
+
+# --- localising a gated cell's error: one gate at a time ----------------------------------------
+
+HELD = 30.0  # a bias this large holds a gate at 1 (sigmoid(30) = tanh(30) = 1 to 1e-13)
+
+
+def held(params, *gates, value=1):
+    """``params`` with each of ``gates`` held at ``value`` whatever its input: weights 0,
+    bias +-HELD. Held at 1 a gate is 1 with a sigmoid or a tanh alike; held at 0 only a
+    sigmoid gives 0."""
+    out = dict(params)
+    for gate in gates:
+        out[f"W_x{gate}"] = np.zeros_like(params[f"W_x{gate}"])
+        out[f"W_h{gate}"] = np.zeros_like(params[f"W_h{gate}"])
+        out[f"b_{gate}"] = np.full_like(params[f"b_{gate}"], HELD if value else -HELD)
+    return out
+
+
+def gate_probes(call, probes, reference, combination,
+                held_note="the others held at 1"):
+    """Run the learner's step and the reference on probes that leave one gate free and hold
+    others fixed; name the gates whose probe comes out wrong.
+
+    ``probes`` maps a gate to ``(args, keys)``: the arguments of its probe and the outputs that
+    show that gate; ``reference(args)`` and the learner's ``call(args)`` return
+    ``{output: array}``. A probe cannot separate two slips that act together (a swapped pair of
+    gates shows in both), so its verdict is a pointer, not a proof.
+    """
+    wrong, right = [], []
+    for gate, (args, keys) in probes.items():
+        got = call(args)
+        want = reference(args)
+        if got is None or any(k not in got or got[k].shape != want[k].shape for k in keys):
+            return []
+        off = max(float(np.max(np.abs(got[k] - want[k]))) for k in keys)
+        ok = all(np.allclose(got[k], want[k], rtol=1e-5, atol=1e-7) for k in keys)
+        (right if ok else wrong).append((gate, off))
+    if not wrong:
+        return [f"Each gate comes out right when probed alone ({held_note} through their "
+                f"biases): the error is in how they are combined ({combination})."]
+    named = ", ".join(f"the {GATE_NAMES[g]} (off by up to {off:.3g})" for g, off in wrong)
+    fine = ", ".join(GATE_NAMES[g] for g, _ in right)
+    return [f"Probing one gate at a time ({held_note} through their biases): wrong with {named}"
+            + (f"; right with the {fine}." if fine else ".")]

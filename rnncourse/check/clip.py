@@ -45,15 +45,33 @@ def _is_scalar(value):
         isinstance(value, np.ndarray) and value.ndim == 0)
 
 
+def _is_arrays(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(v, np.ndarray) for v in value)
+
+
 def _unpack(result, case):
+    """``(clipped, norm)`` (a tuple or a list), or ``clipped`` alone; anything else gets a
+    message naming the format it has."""
     n = len(case.data["grads"])
     norm = None
-    if isinstance(result, tuple) and len(result) == 2 and _is_scalar(result[1]) and isinstance(
-            result[0], (list, tuple)):
+    if isinstance(result, (tuple, list)) and len(result) == 2 and _is_scalar(result[1]) and (
+            isinstance(result[0], (list, tuple))):
         result, norm = result
-    if isinstance(result, np.ndarray) or not isinstance(result, (list, tuple)):
+    elif isinstance(result, (tuple, list)) and len(result) == 2 and _is_scalar(result[0]) and (
+            isinstance(result[1], (list, tuple))):
+        raise Problem("You returned `(norm, clipped)`: the check expects the clipped arrays "
+                      "first, `return clipped, norm` (the lesson's order).")
+    if isinstance(result, np.ndarray):
+        raise Problem(f"Expected a list of {n} clipped arrays (one per input array), or "
+                      f"`(clipped, norm)`; got a single numpy array of shape {result.shape}. "
+                      "Keep the arrays apart: scale each one and return the list.")
+    if not isinstance(result, (list, tuple)):
         raise Problem(f"Expected a list of {n} clipped arrays (one per input array), or "
                       f"`(clipped, norm)`; got a {type(result).__name__}.")
+    if not _is_arrays(result):
+        kinds = ", ".join(type(v).__name__ for v in result)
+        raise Problem(f"Expected a list of {n} clipped arrays, or `(clipped, norm)` with a "
+                      f"number as norm; got a {type(result).__name__} of {kinds}.")
     if len(result) != n:
         raise Problem(f"Expected one clipped array per input array ({n}), got {len(result)}.")
     out = {f"clipped[{k}]": g for k, g in enumerate(result)}
@@ -126,6 +144,7 @@ def exercise(options):
         output_dims=lambda name: None,
         input_dims={},
         mistakes=mistakes(),
+        new_arrays=True,
     )
 
 

@@ -14,7 +14,9 @@ from ._shared import (
     GATE_NAMES,
     STEP_INPUTS,
     dims_table,
+    gate_probes,
     gated_cases,
+    held,
     preactivation,
     sigmoid,
     swap_gates,
@@ -28,7 +30,7 @@ from ._spec import Spec
 
 def _reference(case):
     d = case.data
-    h, _ = reference_forward(d["x"], d["h_prev"], d["params"], "torch")
+    h, _ = reference_forward(d["x"], d["h_prev"], d["params"], "torch", check=False)
     return {"h_next": h}
 
 
@@ -52,7 +54,7 @@ def _variant(d, mistake):
 
 def mistakes():
     def ref(d, params, form="torch"):
-        h, _ = reference_forward(d["x"], d["h_prev"], params, form)
+        h, _ = reference_forward(d["x"], d["h_prev"], params, form, check=False)
         return {"h_next": h}
 
     def variant(name):
@@ -94,6 +96,28 @@ def mistakes():
     return out
 
 
+def localise(case, call):
+    """Probe each gate alone: z shows in h_next = (1 - z) + z * h_prev (n held at 1), n in
+    h_next = n (z held at 0, r at 1), r in h_next = tanh(r * (h_prev @ W_hn.T + b_hn)) (z held
+    at 0, no input term). Holding z at 0 assumes z is a sigmoid."""
+    d = case.data
+    p, x, h_prev = d["params"], d["x"], d["h_prev"]
+    n_held = {**held(p, "n"), "b_hn": np.zeros_like(p["b_hn"])}
+    z_off = held(p, "z", value=0)
+    no_input = {**z_off, "W_xn": np.zeros_like(p["W_xn"]), "b_n": np.zeros_like(p["b_n"])}
+    probes = {"z": ((x, h_prev, n_held), ("h_next",)),
+              "n": ((x, h_prev, held(z_off, "r")), ("h_next",)),
+              "r": ((x, h_prev, no_input), ("h_next",))}
+
+    def reference(args):
+        h, _ = reference_forward(*args, "torch", check=False)
+        return {"h_next": h}
+
+    return gate_probes(call, probes, reference,
+                       "`n = tanh(x @ W_xn.T + b_n + r * (h_prev @ W_hn.T + b_hn))`, "
+                       "`h_next = (1 - z) * n + z * h_prev`", "the others held at 0 or 1")
+
+
 def exercise(options):
     return Exercise(
         name="gru_step_forward",
@@ -104,6 +128,7 @@ def exercise(options):
         output_dims=dims_table({"h_next": ("B", "H")}),
         input_dims=STEP_INPUTS,
         mistakes=mistakes(),
+        localise=localise,
     )
 
 

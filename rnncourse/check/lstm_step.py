@@ -16,10 +16,11 @@ from ._shared import (
     GATE_NAMES,
     STEP_INPUTS,
     dims_table,
+    gate_probes,
     gated_cases,
+    held,
     preactivation,
     sigmoid,
-    swap_gates,
     transposed_mistakes,
     unpack_tuple,
     zero_biases,
@@ -29,7 +30,7 @@ from ._spec import Spec
 
 def _reference(case):
     d = case.data
-    h, c, _ = reference_forward(d["x"], d["h_prev"], d["c_prev"], d["params"])
+    h, c, _ = reference_forward(d["x"], d["h_prev"], d["c_prev"], d["params"], check=False)
     return {"h_next": h, "c_next": c}
 
 
@@ -57,6 +58,18 @@ def _variant(d, mistake):
     return {"h_next": h, "c_next": c}
 
 
+def _gate_order(d, perm):
+    """Gate a computed with the weights of gate perm[a]: the four pre-activations are computed
+    once per case (23 orders are tried) and handed to the wrong gates."""
+    if "_pre" not in d:
+        d["_pre"] = {k: preactivation(d, k) for k in "ifgo"}
+    pre = d["_pre"]
+    i, f, o = (sigmoid(pre[perm[k]]) for k in "ifo")
+    g = np.tanh(pre[perm["g"]])
+    c = f * d["c_prev"] + i * g
+    return {"h_next": o * np.tanh(c), "c_next": c}
+
+
 def _perm_hint(perm):
     cycles = [(a, b) for a, b in perm.items() if a != b]
     if len(cycles) == 2 and perm[cycles[0][1]] == cycles[0][0]:
@@ -69,7 +82,7 @@ def _perm_hint(perm):
 
 def mistakes():
     def ref(d, params):
-        h, c, _ = reference_forward(d["x"], d["h_prev"], d["c_prev"], params)
+        h, c, _ = reference_forward(d["x"], d["h_prev"], d["c_prev"], params, check=False)
         return {"h_next": h, "c_next": c}
 
     def variant(name):
@@ -95,7 +108,7 @@ def mistakes():
         perm = dict(zip("ifgo", order))
         if order != tuple("ifgo"):
             out.append(Mistake("gate_order_" + "".join(order), _perm_hint(perm),
-                               lambda d, perm=perm: ref(d, swap_gates(d["params"], perm))))
+                               lambda d, perm=perm: _gate_order(d, perm)))
     out += transposed_mistakes(ref, "ifgo") + [
         Mistake("missing_bias", "You forgot the biases: every gate's pre-activation is "
                 "`x @ W_xk.T + h_prev @ W_hk.T + b_k`.",
@@ -108,6 +121,26 @@ def mistakes():
     return out
 
 
+def localise(case, call):
+    """Probe each gate alone, holding others at 1: with c_prev = 0, c_next = i (g = o = 1) and
+    c_next = g (i = 1); c_next = f * c_prev + 1 (i = g = 1); h_next = o * tanh(1) (i = g = 1,
+    c_prev = 0)."""
+    d = case.data
+    p, x, h_prev, c_prev = d["params"], d["x"], d["h_prev"], d["c_prev"]
+    zero = np.zeros_like(c_prev)
+    probes = {"i": ((x, h_prev, zero, held(p, "g", "o")), ("c_next",)),
+              "f": ((x, h_prev, c_prev, held(p, "i", "g", "o")), ("c_next",)),
+              "g": ((x, h_prev, zero, held(p, "i", "o")), ("c_next",)),
+              "o": ((x, h_prev, zero, held(p, "i", "g")), ("h_next",))}
+
+    def reference(args):
+        h, c, _ = reference_forward(*args, check=False)
+        return {"h_next": h, "c_next": c}
+
+    return gate_probes(call, probes, reference,
+                       "`c_next = f * c_prev + i * g`, `h_next = o * tanh(c_next)`")
+
+
 def exercise(options):
     return Exercise(
         name="lstm_step_forward",
@@ -118,6 +151,7 @@ def exercise(options):
         output_dims=dims_table({"h_next": ("B", "H"), "c_next": ("B", "H")}),
         input_dims=STEP_INPUTS,
         mistakes=mistakes(),
+        localise=localise,
     )
 
 

@@ -29,7 +29,7 @@ def _cases(options):
         _, cache = rnn_forward(d["x"], d["h0"], d["params"], "tanh")
         steps, h = [], d["h0"]
         for t in range(T):  # the step caches, for the mistake catalogue
-            h, step_cache = rnn_step_forward(d["x"][t], h, d["params"], "tanh")
+            h, step_cache = rnn_step_forward(d["x"][t], h, d["params"], "tanh", check=False)
             steps.append(step_cache)
         d["cache"], d["steps"] = cache, steps
         cases.append(Case((d["dh"], cache), ("dh", "cache"), {"T": T, "B": B, "I": I, "H": H},
@@ -64,6 +64,8 @@ def _variant(d, mistake):
             direct = dh[t + 1] if t + 1 < T else zero
         elif mistake == "dh_shift_earlier":
             direct = dh[t - 1] if t > 0 else zero
+        elif mistake == "dh_shift_earlier_wrap":  # dh[t-1] as written: dh[-1] at t = 0
+            direct = dh[t - 1]
         total = direct if mistake == "no_carry" else direct + carry
         dx[t], carry, step_grads = reference_step_backward(total, steps[t])
         per_step[t] = step_grads
@@ -110,9 +112,66 @@ def mistakes():
                 "use dh[t] with `cache['steps'][t]`.", v("dh_shift_later")),
         Mistake("dh_shift_earlier", "Off-by-one over time: step t's cache is paired with "
                 "dh[t-1]; use dh[t] with `cache['steps'][t]`.", v("dh_shift_earlier")),
+        Mistake("dh_shift_earlier_wrap", "Off-by-one over time: step t's cache is paired with "
+                "`dh[t-1]`, which at t = 0 is `dh[-1]`, numpy's last step T-1 (negative indices "
+                "wrap around, so nothing fails); use dh[t] with `cache['steps'][t]`.",
+                v("dh_shift_earlier_wrap")),
         Mistake("dx_reversed", "dx is in reverse time order: you collected it while looping "
                 "backwards; reverse it (`dxs[::-1]`) or write `dx[t] = ...`.", v("dx_reversed")),
     ]
+
+
+def _step_contributions(d):
+    """Each step's own contribution to every weight gradient, in the right backward pass."""
+    dh, steps = d["dh"], d["steps"]
+    carry = np.zeros_like(dh[0])
+    contributions = [None] * dh.shape[0]
+    for t in reversed(range(dh.shape[0])):
+        _, carry, step_grads = reference_step_backward(dh[t] + carry, steps[t])
+        contributions[t] = {"d" + k: v for k, v in step_grads.items()}
+    return contributions
+
+
+def _times(weights):
+    """``t = 2 (missing)``, ``t = 0 (counted 2 times)`` from per-step weights w_t
+    (the learner's gradient = sum_t w_t * contribution_t)."""
+    parts = []
+    for t, w in enumerate(weights):
+        if abs(w - 1.0) < 1e-6:
+            continue
+        if abs(w) < 1e-6:
+            parts.append(f"t = {t} missing")
+        elif abs(w - round(w)) < 1e-6:
+            parts.append(f"t = {t} counted {int(round(w))} times")
+        else:
+            parts.append(f"t = {t} weighted {w:.3g}")
+    return ", ".join(parts)
+
+
+def localise(case, call):
+    """Which steps' contributions the learner's weight gradients hold: fit them as a
+    combination of the right per-step contributions; say so when the fit is exact."""
+    got = call(case.args)
+    if not got:
+        return []
+    contributions = _step_contributions(case.data)
+    keys = [k for k in contributions[0] if k in got]
+    if not keys or any(got[k].shape != contributions[0][k].shape for k in keys):
+        return []
+    basis = np.stack([np.concatenate([c[k].ravel() for k in keys]) for c in contributions], 1)
+    target = np.concatenate([got[k].ravel() for k in keys])
+    weights, *_ = np.linalg.lstsq(basis, target, rcond=None)
+    if not np.allclose(basis @ weights, target, rtol=1e-6, atol=1e-9) or np.allclose(
+            weights, 1.0, atol=1e-6):
+        return []
+    return [f"Your {', '.join(keys)} add up the steps' contributions as: {_times(weights)} "
+            "(every step t = 0..T-1 should count once)."]
+
+
+COURSE_CACHE = ("The check hands your function the course's cache from `rnn_forward`: a dict "
+                "whose `cache['steps'][t]` is step t's cache (`rnn_step_forward`'s dict with the "
+                "keys x, h_prev, h_next, params, activation), so "
+                "`rnn_step_backward(dh_t, cache['steps'][t])` is the step backward.")
 
 
 def exercise(options):
@@ -125,6 +184,8 @@ def exercise(options):
         output_dims=dims_table({"dx": ("T", "B", "I"), "dh0": ("B", "H")}),
         input_dims={"dh": ("T", "B", "H")},
         mistakes=mistakes(),
+        error_note=COURSE_CACHE,
+        localise=localise,
     )
 
 

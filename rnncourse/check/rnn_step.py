@@ -7,12 +7,14 @@ shape error.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from rnncourse.np_rnn import rnn_step_backward as reference_backward
 from rnncourse.np_rnn import rnn_step_forward as reference_forward
 
-from ._engine import Case, Exercise, Mistake, Problem
+from ._engine import Case, Exercise, Mistake, Problem, call_copied, close
 from ._shared import (
     SCALE,
     STEP_INPUTS,
@@ -41,7 +43,7 @@ def _cases(activations):
                  "params": random_params(rng, "h", I, H), "activation": activation,
                  "dh_next": rng.normal(0.0, 1.0, (B, H))}
             sizes = {"B": B, "I": I, "H": H}
-            if activation != "tanh":
+            if activation != "tanh" or len(activations) > 1:
                 sizes["activation"] = activation
             cases.append((d, sizes))
     return cases
@@ -74,7 +76,7 @@ def _forward_cases(options):
 
 def _forward_reference(case):
     d = case.data
-    h, _ = reference_forward(d["x"], d["h_prev"], d["params"], d["activation"])
+    h, _ = reference_forward(d["x"], d["h_prev"], d["params"], d["activation"], check=False)
     return {"h_next": h}
 
 
@@ -82,7 +84,7 @@ def forward_mistakes():
     def ref(d, params=None, activation=None):
         h, _ = reference_forward(
             d["x"], d["h_prev"], d["params"] if params is None else params,
-            d["activation"] if activation is None else activation)
+            d["activation"] if activation is None else activation, check=False)
         return {"h_next": h}
 
     def tr(prefix):
@@ -155,20 +157,40 @@ FORWARD = Spec(
 
 # --- rnn_step_backward -------------------------------------------------------------------------
 
+def _own_caches(forward, d):
+    """The cache of the learner's own forward step on copies of the case's inputs."""
+    names = ("x", "h_prev", "params", "activation")
+    args = tuple(d[n] for n in names)
+    result, exc, changed, _ = call_copied(forward, args, names, io.StringIO())
+    if exc is not None:
+        raise Problem(f"Your forward function raised {type(exc).__name__}: {exc}; the check "
+                      "needs it to build the caches (or leave out `forward=` to use the "
+                      "course's caches).")
+    if changed:
+        raise Problem(f"Your forward function changed its input {', '.join(changed)} in place "
+                      "(e.g. with `+=` or `h_prev[:] = ...`): the caller's arrays must stay "
+                      "intact, and a cache holding a modified h_prev gives wrong gradients. "
+                      "Build new arrays instead.")
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise Problem("Your forward function must return `(h_next, cache)` like "
+                      "`rnn_step_forward`; the check passes the cache to your backward.")
+    h_next, cache = result
+    if not close(h_next, d["h_next"]):
+        raise Problem(f"Your forward function's h_next is wrong with activation="
+                      f"{d['activation']!r}, so its caches cannot be trusted: check it first "
+                      "with `check.rnn_step_forward(my_rnn_step_forward, activations=(\"tanh\", "
+                      "\"relu\", \"sigmoid\"))`, or check a tanh-only backward with "
+                      "`activations=(\"tanh\",)`.")
+    return cache
+
+
 def _backward_cases(options):
     forward = options.get("forward")
     cases = []
-    for d, sizes in _cases(("tanh",)):
+    for d, sizes in _cases(options["activations"]):
         d["h_next"], d["ref_cache"] = reference_forward(d["x"], d["h_prev"], d["params"],
-                                                        d["activation"])
-        cache = d["ref_cache"]
-        if forward is not None:
-            try:
-                _, cache = forward(d["x"], d["h_prev"], d["params"], d["activation"])
-            except Exception as exc:
-                raise Problem(f"Your forward function raised {type(exc).__name__}: {exc}; the "
-                              "check needs it to build the caches (or leave out `forward=` to "
-                              "use the course's caches).") from None
+                                                        d["activation"], check=False)
+        cache = d["ref_cache"] if forward is None else _own_caches(forward, d)
         cases.append(Case((d["dh_next"], cache), ("dh_next", "cache"), sizes, d))
     return cases
 
@@ -198,11 +220,21 @@ def _da(d):
     return np.stack(rows)
 
 
+
+
+def _from_da(d, da):
+    """All five outputs of a step whose (wrong) dL/da is ``da``: the rest is linear in it."""
+    p = d["params"]
+    return {"dx": da @ p["W_xh"], "dh_prev": da @ p["W_hh"], "dW_xh": da.T @ d["x"],
+            "dW_hh": da.T @ d["h_prev"], "db_h": da.sum(axis=0)}
+
+
 def backward_mistakes():
-    def rescaled(factor):  # the backward step is linear in dh_next: da' = dh * wrong / right
+    def wrong_da(factor, only=None):  # da = dh_next * factor(h_next, h_prev, activation)
         def fn(d):
-            h, h_prev = d["h_next"], d["h_prev"]
-            return _back(d, d["dh_next"] * factor(h, h_prev) / (1.0 - h**2))
+            if only is not None and d["activation"] not in only:
+                return None
+            return _from_da(d, d["dh_next"] * factor(d["h_next"], d["h_prev"]))
         return fn
 
     def replace(**outputs):
@@ -216,15 +248,22 @@ def backward_mistakes():
         return fn
 
     return [
-        Mistake("no_activation_derivative", "You forgot to backpropagate through the tanh: "
-                "da = dh_next * (1 - h_next**2) (tanh' read off the output), not dh_next itself.",
-                rescaled(lambda h, hp: np.ones_like(h))),
+        Mistake("no_activation_derivative", "You forgot to backpropagate through the "
+                "nonlinearity: da = dh_next * f'(a), with f' read off the output (tanh: "
+                "`1 - h_next**2`, relu: `(h_next > 0)`, sigmoid: `h_next * (1 - h_next)`), not "
+                "dh_next itself.", wrong_da(lambda h, hp: np.ones_like(h))),
+        Mistake("tanh_derivative_always", "You used tanh's derivative `1 - h_next**2` for every "
+                "activation: f' depends on `cache['activation']` (relu: `(h_next > 0)`, "
+                "sigmoid: `h_next * (1 - h_next)`).",
+                wrong_da(lambda h, hp: 1 - h**2, only=("relu", "sigmoid"))),
         Mistake("derivative_precedence", "Operator precedence in tanh': it is "
-                "`1 - h_next**2`, not `(1 - h_next)**2`.", rescaled(lambda h, hp: (1 - h)**2)),
-        Mistake("derivative_of_h_prev", "tanh' belongs to this step's output: "
-                "`1 - h_next**2`, not `1 - h_prev**2`.", rescaled(lambda h, hp: 1 - hp**2)),
+                "`1 - h_next**2`, not `(1 - h_next)**2`.",
+                wrong_da(lambda h, hp: (1 - h)**2, only=("tanh",))),
+        Mistake("derivative_of_h_prev", "f' belongs to this step's output: "
+                "`1 - h_next**2`, not `1 - h_prev**2`.",
+                wrong_da(lambda h, hp: 1 - hp**2, only=("tanh",))),
         Mistake("sigmoid_derivative", "You used the sigmoid's derivative h (1 - h); for tanh "
-                "it is `1 - h_next**2`.", rescaled(lambda h, hp: h * (1 - h))),
+                "it is `1 - h_next**2`.", wrong_da(lambda h, hp: h * (1 - h), only=("tanh",))),
         Mistake("dx_transposed", "dx: multiply by W_xh itself, not its transpose. The forward "
                 "computed `x @ W_xh.T`, so `dx = da @ W_xh` (B, I).",
                 replace(dx=lambda da, d, p: da @ p["W_xh"].T)),
@@ -236,11 +275,14 @@ def backward_mistakes():
                 replace(dW_hh=lambda da, d, p: da.T @ d["h_next"])),
         Mistake("db_mean", "db_h sums the batch's contributions (`da.sum(axis=0)`); you "
                 "averaged them.", replace(db_h=lambda da, d, p: da.mean(axis=0))),
-        Mistake("swapped_dx_dh_prev", "dx and dh_prev are computed with each other's weights: "
-                "`dx = da @ W_xh`, `dh_prev = da @ W_hh`.",
-                replace(dx=lambda da, d, p: da @ p["W_hh"],
-                        dh_prev=lambda da, d, p: da @ p["W_xh"])),
     ]
+
+
+COURSE_CACHE = ("The check hands your function the course's caches: `rnn_step_forward`'s dict "
+                "with the keys x, h_prev, h_next, params, activation (read them as "
+                "`cache['h_next']`). If your own forward builds its cache differently (a tuple, "
+                "other keys), pass it as well: `check.rnn_step_backward(my_rnn_step_backward, "
+                "forward=my_rnn_step_forward)`.")
 
 
 def backward_exercise(options):
@@ -253,6 +295,7 @@ def backward_exercise(options):
         output_dims=dims_table({"dx": ("B", "I"), "dh_prev": ("B", "H")}),
         input_dims=STEP_INPUTS,
         mistakes=backward_mistakes(),
+        error_note="" if options.get("forward") is not None else COURSE_CACHE,
     )
 
 
@@ -263,12 +306,14 @@ BACKWARD = Spec(
     solution=reference_backward,
     signature="dh_next, cache",
     doc=("Backward through one RNN step.\n\n"
-         "    dh_next (B, H); cache from the forward step.\n"
+         "    dh_next (B, H); cache from the forward step (its activation says which f').\n"
          "    Return (dx, dh_prev, grads): dx (B, I), dh_prev (B, H), grads a dict with the keys "
          "of params."),
-    summary=("Check ``fn(dh_next, cache) -> (dx, dh_prev, grads)``.\n\n"
+    summary=("Check ``fn(dh_next, cache) -> (dx, dh_prev, grads)`` with the activations "
+             "``activations`` (all three unless told).\n\n"
              "The caches come from the course's ``rnn_step_forward`` (a dict with ``x``, "
              "``h_prev``, ``h_next``, ``params``, ``activation``), or from ``forward`` (your own "
-             "forward step) if given."),
-    options=(Option("forward", None, _read_forward),),
+             "forward step, called on copies) if given."),
+    options=(Option("forward", None, _read_forward),
+             Option("activations", ACTIVATIONS, _read_activations)),
 )
