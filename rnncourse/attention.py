@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from .validate import check_shape, choice
+from .validate import check_shape, choice, positive_int
 
 __all__ = ["SCORES", "Attention", "masked_softmax", "context"]
 
@@ -96,20 +96,14 @@ class Attention(nn.Module):
     def __init__(self, query_size: int, key_size: int, kind: str = "additive",
                  attention_size: int | None = None):
         super().__init__()
-        for name, value in (("query_size", query_size), ("key_size", key_size)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name}: expected an int >= 1, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{name}: expected an int >= 1, got {value}")
+        query_size = positive_int("query_size", query_size)
+        key_size = positive_int("key_size", key_size)
         choice("kind", kind, SCORES)
         if kind == "dot" and query_size != key_size:
             raise ValueError(f"dot attention needs query_size == key_size, got query_size = "
                              f"{query_size} and key_size = {key_size} (use 'general' instead)")
-        if attention_size is None:
-            attention_size = key_size
-        if isinstance(attention_size, bool) or not isinstance(attention_size, int) \
-                or attention_size < 1:
-            raise ValueError(f"attention_size: expected an int >= 1, got {attention_size!r}")
+        attention_size = key_size if attention_size is None else positive_int(
+            "attention_size", attention_size)  # True or 2.5: TypeError, 0: ValueError
         self.kind, self.query_size, self.key_size = kind, query_size, key_size
         self.attention_size = attention_size if kind == "additive" else None
         if kind == "additive":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import validate
+from .np_common import sigmoid
 
 STEPS = 50
 X0 = 0.5
@@ -29,10 +30,6 @@ START = (6.0, -3.5)
 DEFAULT_LR = 0.014
 DEFAULT_THRESHOLD = 10.0
 DESCENT_STEPS = 100
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def loss_and_grad(w, b, *, seq_len: int = STEPS, x0: float = X0, target: float = TARGET):
@@ -49,7 +46,7 @@ def loss_and_grad(w, b, *, seq_len: int = STEPS, x0: float = X0, target: float =
     dw = np.zeros(shape)
     db = np.zeros(shape)
     for _ in range(T):
-        s = _sigmoid(x)
+        s = sigmoid(x)
         slope = w * s * (1 - s)
         dw = s + slope * dw
         db = 1.0 + slope * db

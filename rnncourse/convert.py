@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from rnncourse import validate
+from rnncourse.np_common import ACTIVATIONS
 from rnncourse.np_layers import CELLS, check_params_list, stacked_forward
-from rnncourse.np_rnn import ACTIVATIONS
 
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 _ATTRIBUTES = ("input_size", "hidden_size", "num_layers", "bidirectional", "batch_first", "bias")
@@ -61,9 +61,7 @@ class NumpyModel:
         validate.positive_int("hidden_size", self.hidden_size)
         validate.positive_int("num_layers", self.num_layers)
         for name in ("bidirectional", "batch_first", "bias"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+            validate.boolean(name, getattr(self, name))
         D = 2 if self.bidirectional else 1
         H = check_params_list(self.cell, self.params_list, self.input_size, self.num_layers, D,
                                self.form)
@@ -78,11 +76,7 @@ class NumpyModel:
                              [("T", None), ("B", None), ("I", self.input_size)])
         if self.batch_first:
             x = x.transpose(1, 0, 2)  # the numpy code is time-major
-        h0 = c0 = None
-        if self.cell == "lstm" and hx is not None:
-            h0, c0 = hx
-        elif hx is not None:
-            h0 = hx
+        h0, c0 = self._split_hx(hx)
         output, h_n, c_n, _ = stacked_forward(
             self.cell, x, self.params_list, h0, c0, self.num_layers, self.bidirectional,
             self.activation, self.form)
@@ -91,6 +85,23 @@ class NumpyModel:
         return (output, (h_n, c_n)) if self.cell == "lstm" else (output, h_n)
 
     __call__ = forward
+
+    def _split_hx(self, hx):
+        """``(h0, c0)`` from ``hx``: a pair ``(h_0, c_0)`` for the LSTM, one array otherwise."""
+        if hx is None:
+            return None, None
+        if self.cell == "lstm":
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                got = f"a {type(hx).__name__}" + (
+                    f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+                raise TypeError(f"hx: expected a tuple (h_0, c_0) of two arrays "
+                                f"(num_layers * num_directions, B, H) for the LSTM, got {got}")
+            return hx
+        if isinstance(hx, (tuple, list)):
+            raise TypeError(f"hx: expected one array h_0 (num_layers * num_directions, B, H) "
+                            f"for the {self.cell.upper()}, got a {type(hx).__name__} (only the "
+                            f"LSTM takes a pair)")
+        return hx, None
 
 
 def _suffix(layer, direction):

@@ -23,6 +23,7 @@ import torch
 
 from rnncourse import validate
 from rnncourse.convert import NumpyModel, numpy_grads_from_torch, torch_from_numpy
+from rnncourse.np_common import ACTIVATIONS, check_truncate
 from rnncourse.np_layers import (
     CELLS,
     init_stacked_params,
@@ -30,7 +31,7 @@ from rnncourse.np_layers import (
     stacked_forward,
     step_forward,
 )
-from rnncourse.np_rnn import ACTIVATIONS, check_truncate
+from rnncourse.np_lstm import cell_update
 
 REFERENCES = ("finite differences", "autograd")
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate (g)", "o": "output gate",
@@ -401,7 +402,7 @@ def _torch_step(cell, x, h, c, p, activation, form):
     if cell == "lstm":
         i, f, o = torch.sigmoid(pre("i")), torch.sigmoid(pre("f")), torch.sigmoid(pre("o"))
         g = torch.tanh(pre("g"))
-        c = f * c + i * g
+        c = cell_update(f, c, i, g)  # f * c + i * g
         return o * torch.tanh(c), c
     r, z = torch.sigmoid(pre("r")), torch.sigmoid(pre("z"))
     if form == "torch":

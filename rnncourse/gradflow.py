@@ -38,6 +38,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import validate
+from .np_common import activation_derivative, activation_forward, sigmoid
+from .np_lstm import cell_update
 
 CELLS = ("rnn_tanh", "rnn_relu", "rnn_sigmoid", "lstm", "gru")
 GAMMA = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
@@ -171,10 +173,6 @@ def _unit_inputs(T, I, seed):
 # Backpropagation of L = v . h_T, one sequence
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow warning for large |z|
-
-
 def _row_norms(G: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row in float64, without overflow of the squares."""
     G = np.asarray(G, dtype=np.float64)
@@ -247,27 +245,18 @@ def _rnn(U, W, h0, v, activation):
     T, H = U.shape
     hs = np.empty((T + 1, H), dtype=U.dtype)
     hs[0] = h0
-    A = np.empty_like(U)
     h = h0
     for t in range(T):
-        a = W @ h + U[t]
-        A[t] = a
-        h = np.tanh(a) if activation == "tanh" else (
-            np.maximum(a, 0) if activation == "relu" else _sigmoid(a))
+        h = activation_forward(W @ h + U[t], activation)
         hs[t + 1] = h
-    if activation == "tanh":
-        deriv = 1 - hs[1:] ** 2
-    elif activation == "relu":
-        deriv = (A > 0).astype(U.dtype)
-    else:
-        deriv = hs[1:] * (1 - hs[1:])
-    G = np.empty((T + 1, H), dtype=U.dtype)
-    G[T] = v
+    deriv = activation_derivative(hs[1:], activation)  # f'(a_t), read off h_t
+    grad_h = np.empty((T + 1, H), dtype=U.dtype)  # dL/dh_t, t = 0..T
+    grad_h[T] = v
     g = v
     for t in range(T, 0, -1):
         g = (g * deriv[t - 1]) @ W
-        G[t - 1] = g
-    norms = _row_norms(G)
+        grad_h[t - 1] = g
+    norms = _row_norms(grad_h)
     return StateGradients(norms, norms, None, float(np.mean(deriv)),
                           bool(np.all(np.isfinite(hs))))
 
@@ -277,36 +266,39 @@ def _lstm(U, W, h0, c0, v):
     H = H4 // 4
     hs = np.empty((T + 1, H), dtype=U.dtype)
     cs = np.empty((T + 1, H), dtype=U.dtype)
-    Z = np.empty_like(U)
+    pre = np.empty_like(U)  # (T, 4H) pre-activations, gates i, f, g, o
     h, c = h0, c0
     hs[0], cs[0] = h0, c0
     for t in range(T):
         z = W @ h + U[t]
-        Z[t] = z
-        sg = _sigmoid(z)
+        pre[t] = z
+        sg = sigmoid(z)
         i, f, o = sg[:H], sg[H:2 * H], sg[3 * H:]
-        c = f * c + i * np.tanh(z[2 * H:3 * H])
+        c = cell_update(f, c, i, np.tanh(z[2 * H:3 * H]))
         h = o * np.tanh(c)
         hs[t + 1], cs[t + 1] = h, c
-    sg = _sigmoid(Z)
+    sg = sigmoid(pre)
     i, f, o = sg[:, :H], sg[:, H:2 * H], sg[:, 3 * H:]
-    g = np.tanh(Z[:, 2 * H:3 * H])
+    g = np.tanh(pre[:, 2 * H:3 * H])
     tc = np.tanh(cs[1:])
-    Kc = o * (1 - tc ** 2)  # dc_tot = dc + dh * Kc
-    K3 = np.concatenate([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g ** 2)], axis=1)
-    Ko = tc * o * (1 - o)
-    GH = np.empty((T + 1, H), dtype=U.dtype)
-    GC = np.empty((T + 1, H), dtype=U.dtype)
-    GH[T], GC[T] = v, 0
+    # Factors known before the backward loop, (T, H) each (T, 3H) for the i, f, g blocks:
+    dc_per_dh = o * (1 - tc ** 2)  # h = o tanh(c): dL/dc gets dL/dh * o (1 - tanh^2 c)
+    ifg_per_dc = np.concatenate([g * i * (1 - i),            # dL/d(pre_i) / dL/dc
+                                 cs[:-1] * f * (1 - f),      # dL/d(pre_f) / dL/dc
+                                 i * (1 - g ** 2)], axis=1)  # dL/d(pre_g) / dL/dc
+    o_per_dh = tc * o * (1 - o)  # dL/d(pre_o) / dL/dh
+    grad_h = np.empty((T + 1, H), dtype=U.dtype)  # dL/dh_t, t = 0..T
+    grad_c = np.empty((T + 1, H), dtype=U.dtype)  # dL/dc_t
+    grad_h[T], grad_c[T] = v, 0
     dh, dc = v, np.zeros_like(v)
-    W3, Wo = W[:3 * H], W[3 * H:]
+    W_ifg, W_o = W[:3 * H], W[3 * H:]
     for t in range(T, 0, -1):
-        dct = dc + dh * Kc[t - 1]
-        dz3 = np.tile(dct, 3) * K3[t - 1]
-        dh = dz3 @ W3 + (dh * Ko[t - 1]) @ Wo
-        dc = dct * f[t - 1]
-        GH[t - 1], GC[t - 1] = dh, dc
-    h_norms, c_norms = _row_norms(GH), _row_norms(GC)
+        dc_total = dc + dh * dc_per_dh[t - 1]
+        d_pre_ifg = np.tile(dc_total, 3) * ifg_per_dc[t - 1]
+        dh = d_pre_ifg @ W_ifg + (dh * o_per_dh[t - 1]) @ W_o
+        dc = dc_total * f[t - 1]
+        grad_h[t - 1], grad_c[t - 1] = dh, dc
+    h_norms, c_norms = _row_norms(grad_h), _row_norms(grad_c)
     norms = np.hypot(h_norms, c_norms)
     finite = bool(np.all(np.isfinite(hs)) and np.all(np.isfinite(cs)))
     return StateGradients(norms, h_norms, c_norms, float("nan"), finite)
@@ -316,30 +308,33 @@ def _gru(U, W, b_hn, h0, v):
     T, H3 = U.shape
     H = H3 // 3
     hs = np.empty((T + 1, H), dtype=U.dtype)
-    R = np.empty((T, H), dtype=U.dtype)
-    Zg = np.empty((T, H), dtype=U.dtype)
-    N = np.empty((T, H), dtype=U.dtype)
-    HN = np.empty((T, H), dtype=U.dtype)
+    reset = np.empty((T, H), dtype=U.dtype)      # r_t
+    update = np.empty((T, H), dtype=U.dtype)     # z_t
+    cand = np.empty((T, H), dtype=U.dtype)       # n_t
+    hidden_n = np.empty((T, H), dtype=U.dtype)   # W_hn h_{t-1} + b_hn, inside the reset gate
     hs[0] = h0
     h = h0
     W_rz, W_n = W[:2 * H], W[2 * H:]
     for t in range(T):
-        rz = _sigmoid(W_rz @ h + U[t, :2 * H])
+        rz = sigmoid(W_rz @ h + U[t, :2 * H])
         r, z = rz[:H], rz[H:]
         hn = W_n @ h + b_hn
         n = np.tanh(U[t, 2 * H:] + r * hn)
         h = (1 - z) * n + z * h
-        R[t], Zg[t], N[t], HN[t] = r, z, n, hn
+        reset[t], update[t], cand[t], hidden_n[t] = r, z, n, hn
         hs[t + 1] = h
-    Kn = (1 - Zg) * (1 - N ** 2)
-    K = np.concatenate([Kn * HN * R * (1 - R), (hs[:-1] - N) * Zg * (1 - Zg), Kn * R], axis=1)
-    G = np.empty((T + 1, H), dtype=U.dtype)
-    G[T] = v
+    # dL/d(pre-activation) per dL/dh_t, for the r, z, n blocks, (T, 3H):
+    n_per_dh = (1 - update) * (1 - cand ** 2)
+    rzn_per_dh = np.concatenate([n_per_dh * hidden_n * reset * (1 - reset),
+                                 (hs[:-1] - cand) * update * (1 - update),
+                                 n_per_dh * reset], axis=1)
+    grad_h = np.empty((T + 1, H), dtype=U.dtype)
+    grad_h[T] = v
     g = v
     for t in range(T, 0, -1):
-        g = g * Zg[t - 1] + (np.tile(g, 3) * K[t - 1]) @ W
-        G[t - 1] = g
-    norms = _row_norms(G)
+        g = g * update[t - 1] + (np.tile(g, 3) * rzn_per_dh[t - 1]) @ W
+        grad_h[t - 1] = g
+    norms = _row_norms(grad_h)
     return StateGradients(norms, norms, None, float("nan"), bool(np.all(np.isfinite(hs))))
 
 
@@ -393,12 +388,11 @@ def jacobian_norms(params: dict, x: np.ndarray, *, activation: str = "tanh",
     b = validate.array("params['b_h']", params["b_h"], [("H", H)])
     x = validate.array("x", x, [("T", None), ("I", W_xh.shape[1])])
     h = np.zeros(H) if h0 is None else validate.array("h0", h0, [("H", H)])
-    f = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0), "sigmoid": _sigmoid}[activation]
     jacobians = []
     for x_t in x:
         a = W @ h + W_xh @ x_t + b
-        h = f(a)
-        deriv = {"tanh": 1 - h ** 2, "relu": (a > 0) * 1.0, "sigmoid": h * (1 - h)}[activation]
+        h = activation_forward(a, activation)
+        deriv = activation_derivative(h, activation)
         jacobians.append(deriv[:, None] * W)
     T = len(jacobians)
     out = np.empty(T + 1)

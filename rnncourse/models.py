@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 from torch import nn
 
 from . import validate
 
-__all__ = ["CELLS", "CORES", "make_core", "set_forget_bias", "count_parameters",
+__all__ = ["CELLS", "CORES", "make_core", "set_forget_bias", "count_parameters", "seeded",
            "SequenceRegressor", "SequenceClassifier", "CharLM"]
 
 CELLS = ("rnn", "lstm", "gru")
@@ -30,8 +31,11 @@ CORES = ("torch", "course")
 
 
 @contextlib.contextmanager
-def _seeded(seed):
-    """Seed torch inside the block only (global random state restored afterwards)."""
+def seeded(seed):
+    """Seed torch inside the block only (global random state restored afterwards).
+
+    ``seed`` None leaves torch's random state alone; otherwise an int >= 0.
+    """
     if seed is None:
         yield
         return
@@ -42,11 +46,6 @@ def _seeded(seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def _bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
@@ -61,8 +60,8 @@ def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int =
     validate.positive_int("input_size", input_size)
     validate.positive_int("hidden_size", hidden_size)
     validate.positive_int("num_layers", num_layers)
-    _bool("bidirectional", bidirectional)
-    _bool("batch_first", batch_first)
+    validate.boolean("bidirectional", bidirectional)
+    validate.boolean("batch_first", batch_first)
     dropout = validate.positive_float("dropout", dropout, allow_zero=True)
     if dropout >= 1:
         raise ValueError(f"dropout: expected a number in [0, 1), got {dropout}")
@@ -115,6 +114,23 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _prompt_ids(prompt) -> torch.Tensor:
+    """A prompt as a 1-D int64 tensor; floats such as ``[1.7, 2.2]`` are refused, not truncated."""
+    if isinstance(prompt, torch.Tensor):
+        ids = prompt.detach().cpu().numpy()
+    elif isinstance(prompt, (str, bytes)):
+        raise TypeError("prompt: expected a sequence of int ids, got a str (encode it with a "
+                        "Vocab first)")
+    else:
+        ids = np.asarray(list(prompt) if not isinstance(prompt, np.ndarray) else prompt)
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"prompt: expected int ids, got dtype {ids.dtype} (ids are not rounded)")
+    if ids.ndim != 1 or ids.size == 0:
+        raise ValueError(f"prompt: expected a non-empty 1-D sequence of ids, got shape "
+                         f"{ids.shape}")
+    return torch.from_numpy(ids.astype(np.int64))
 
 
 def _last_state(h_n, num_layers, bidirectional):
@@ -171,7 +187,7 @@ class SequenceRegressor(_Recurrent):
                  dropout: float = 0.0, core: str = "torch", seed: int | None = None):
         validate.choice("output", output, ("last", "all"))
         validate.positive_int("output_size", output_size)
-        with _seeded(seed):
+        with seeded(seed):
             super().__init__(cell, input_size, hidden_size, output_size, num_layers=num_layers,
                              bidirectional=bidirectional, forget_bias=forget_bias,
                              nonlinearity=nonlinearity, batch_first=batch_first, dropout=dropout,
@@ -213,7 +229,7 @@ class CharLM(nn.Module):
                  core: str = "torch", seed: int | None = None):
         super().__init__()
         self.vocab_size = validate.positive_int("vocab_size", vocab_size, minimum=2)
-        with _seeded(seed):
+        with seeded(seed):
             if embedding_dim is None:
                 self.embed = None
                 in_size = vocab_size
@@ -259,13 +275,11 @@ class CharLM(nn.Module):
         """
         length = validate.positive_int("length", length, minimum=0)
         temperature = validate.positive_float("temperature", temperature)
-        prompt = torch.as_tensor(list(prompt), dtype=torch.int64)
-        if prompt.dim() != 1 or prompt.numel() == 0:
-            raise ValueError(f"prompt: expected a non-empty 1-D sequence of ids, got shape "
-                             f"{tuple(prompt.shape)}")
+        seed = validate.seed("seed", seed)
+        prompt = _prompt_ids(prompt)
         was_training = self.training
         self.eval()
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(seed)
         try:
             ids = prompt[:, None] if not self.batch_first else prompt[None, :]
             logits, h = self.forward_with_state(ids)

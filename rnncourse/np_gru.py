@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
-from rnncourse.np_rnn import check_cache, check_params, check_truncate, init_uniform, sigmoid
+from rnncourse.np_common import check_cache, check_params, check_truncate, init_uniform, sigmoid
 
 GRU_GATES = ("r", "z", "n")
 GRU_FORMS = ("torch", "seed")
@@ -43,6 +43,7 @@ def init_gru_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool =
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
     validate.choice("form", form, GRU_FORMS)
+    bias = validate.boolean("bias", bias)
     shapes = {}
     for gate in GRU_GATES:
         shapes[f"W_x{gate}"] = (H, I)

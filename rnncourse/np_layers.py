@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
+from rnncourse.np_common import ACTIVATIONS, check_cache, check_params
 from rnncourse.np_gru import (
     GRU_FORMS,
     check_gru_params,
@@ -30,10 +31,7 @@ from rnncourse.np_lstm import (
     lstm_step_forward,
 )
 from rnncourse.np_rnn import (
-    ACTIVATIONS,
     RNN_GATES,
-    check_cache,
-    check_params,
     init_rnn_params,
     rnn_backward,
     rnn_forward,
@@ -79,9 +77,9 @@ def init_stacked_params(cell, input_size, hidden_size, rng_or_seed, num_layers=1
                         bidirectional=False, bias=True, form="torch", forget_bias=0.0) -> list:
     """``params_list`` for :func:`stacked_forward`: L * D dicts in torch's order."""
     L = validate.positive_int("num_layers", num_layers)
-    D = 2 if bidirectional else 1
+    D = 2 if validate.boolean("bidirectional", bidirectional) else 1
     H = validate.positive_int("hidden_size", hidden_size)
-    rng = np.random.default_rng(rng_or_seed)
+    rng = validate.generator("rng_or_seed", rng_or_seed)
     return [init_params(cell, input_size if layer == 0 else D * H, H, rng, bias, form,
                         forget_bias)
             for layer in range(L) for _ in range(D)]
@@ -104,6 +102,11 @@ def step_forward(cell, x, h_prev, params, c_prev=None, activation="tanh", form="
     return h_next, None, cache
 
 
+def _dtype(x, params_list):
+    """The dtype a run computes in: that of the input and the parameters together."""
+    return np.result_type(x, *(value for params in params_list for value in params.values()))
+
+
 def layer_forward(cell, x, h0, params, c0=None, activation="tanh", form="torch"):
     """One layer, one direction, of any cell over a sequence.
 
@@ -121,8 +124,9 @@ def layer_forward(cell, x, h0, params, c0=None, activation="tanh", form="torch")
         H, _, _ = check_cell_params(cell, params, form)
         x = validate.as_float_array("x", x)
         B = x.shape[1] if x.ndim == 3 else 1  # a wrong rank is reported by the cell's check
-        h0 = np.zeros((B, H)) if h0 is None else h0
-        c0 = np.zeros((B, H)) if c0 is None else c0
+        dtype = _dtype(x, [params])  # float32 in, float32 zeros: the run stays float32
+        h0 = np.zeros((B, H), dtype) if h0 is None else h0
+        c0 = np.zeros((B, H), dtype) if c0 is None else c0
     if cell == "rnn":
         h, cache = rnn_forward(x, h0, params, activation)
         return h, None, cache
@@ -201,25 +205,27 @@ def stacked_forward(cell, x, params_list, h0=None, c0=None, num_layers=1, bidire
     """
     _check_common(cell, activation, form)
     L = validate.positive_int("num_layers", num_layers)
-    if not isinstance(bidirectional, bool):
-        raise TypeError(f"bidirectional: expected a bool, got {type(bidirectional).__name__}")
-    D = 2 if bidirectional else 1
+    D = 2 if validate.boolean("bidirectional", bidirectional) else 1
     x = validate.as_float_array("x", x)
     validate.check_shape("x", x, [("T", None), ("B", None), ("I", None)])
     T, B, I = x.shape
     if T == 0:
         raise ValueError("x: expected at least one time step (T >= 1), got T = 0")
     H = check_params_list(cell, params_list, I, L, D, form)
-    h0 = np.zeros((L * D, B, H)) if h0 is None else validate.array(
-        "h0", h0, [("L*D", L * D), ("B", B), ("H", H)])
+    h0 = None if h0 is None else validate.array("h0", h0, [("L*D", L * D), ("B", B), ("H", H)])
     if cell == "lstm":
-        c0 = np.zeros((L * D, B, H)) if c0 is None else validate.array(
+        c0 = None if c0 is None else validate.array(
             "c0", c0, [("L*D", L * D), ("B", B), ("H", H)])
     elif c0 is not None:
         raise ValueError(f"c0: only the LSTM has a cell state, expected None for {cell!r}")
+    # float32 in, float32 out: the zeros and the final states take the run's dtype.
+    dtype = np.result_type(_dtype(x, params_list), *(s for s in (h0, c0) if s is not None))
+    h0 = np.zeros((L * D, B, H), dtype) if h0 is None else h0
+    if cell == "lstm" and c0 is None:
+        c0 = np.zeros((L * D, B, H), dtype)
 
-    h_n = np.zeros((L * D, B, H))
-    c_n = np.zeros((L * D, B, H)) if cell == "lstm" else None
+    h_n = np.zeros((L * D, B, H), dtype)
+    c_n = np.zeros((L * D, B, H), dtype) if cell == "lstm" else None
     layers = []
     layer_input = x
     for layer in range(L):
@@ -267,8 +273,9 @@ def stacked_backward(d_output, cache, dh_n=None, dc_n=None, truncate=None):
             raise ValueError(f"dc_n: only the LSTM has a cell state, expected None for {cell!r}")
         dc_n = validate.array("dc_n", dc_n, [("L*D", L * D), ("B", B), ("H", H)])
 
-    dh0 = np.zeros((L * D, B, H))
-    dc0 = np.zeros((L * D, B, H)) if cell == "lstm" else None
+    dtype = np.result_type(cache["layers"][0]["h"], d_out)
+    dh0 = np.zeros((L * D, B, H), dtype)
+    dc0 = np.zeros((L * D, B, H), dtype) if cell == "lstm" else None
     grads_list = [None] * (L * D)
     for layer in reversed(range(L)):  # top layer first: its input gradient feeds the one below
         d_input = None

@@ -18,9 +18,22 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
-from rnncourse.np_rnn import check_cache, check_params, check_truncate, init_uniform, sigmoid
+from rnncourse.np_common import check_cache, check_params, check_truncate, init_uniform, sigmoid
 
 LSTM_GATES = ("i", "f", "g", "o")
+
+
+def cell_update(f, c_prev, i, g):
+    """``c_next = f * c_prev + i * g``: the memory keeps the part ``f`` and adds ``i * g``.
+
+    The one definition of the LSTM's cell update. Only ``*`` and ``+``, so it takes numpy arrays
+    and torch tensors alike: the numpy step, the torch step (:mod:`rnncourse.torch_steps`), the
+    gradient check's autograd reference and :mod:`rnncourse.gradflow` all call it. The sequence
+    functions that write into preallocated storage (:func:`lstm_forward` here,
+    :mod:`rnncourse.torch_bptt`) spell it out in place instead, for speed, and are tested
+    against the step.
+    """
+    return f * c_prev + i * g
 
 
 def _preactivation(x, h_prev, params, gate):
@@ -40,6 +53,7 @@ def init_lstm_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool 
     """
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
+    bias = validate.boolean("bias", bias)
     shapes = {}
     for gate in LSTM_GATES:
         shapes[f"W_x{gate}"] = (H, I)
@@ -76,7 +90,7 @@ def lstm_step_forward(x, h_prev, c_prev, params, *, check=True):
     f = sigmoid(_preactivation(x, h_prev, params, "f"))
     g = np.tanh(_preactivation(x, h_prev, params, "g"))
     o = sigmoid(_preactivation(x, h_prev, params, "o"))
-    c_next = f * c_prev + i * g
+    c_next = cell_update(f, c_prev, i, g)
     tanh_c = np.tanh(c_next)
     h_next = o * tanh_c
 
@@ -211,6 +225,7 @@ def lstm_forward(x, h0, c0, params):
         g[t] *= 2.0
         _sigmoid_in_place(gates[t])
         _sigmoid_to_tanh(g[t])
+        # cell_update(f, c_prev, i, g), in place: no temporaries in the loop
         np.multiply(f[t], c_prev, out=c[t])     # c_t = f * c_{t-1} + i * g
         c[t] += i[t] * g[t]
         np.multiply(c[t], 2.0, out=tanh_c[t])   # tanh(c_t), the same way
@@ -281,7 +296,9 @@ def lstm_backward(dh, cache, dc_n=None, truncate=None):
     da_rows = da.reshape(T * B, 4 * H)
     dx = (da_rows @ W_x).reshape(T, B, I)
     dW_x = da_rows.T @ x.reshape(T * B, I)                                 # (4H, I)
-    dW_h = da[0].T @ cache["h0"]                                           # (4H, H)
+    dW_h = np.zeros((4 * H, H), dtype)                                     # (4H, H)
+    if T > 0:  # T = 0 (an empty sequence): no step, no gradient, dc_n passes to c0 unchanged
+        dW_h += da[0].T @ cache["h0"]
     if T > 1:
         dW_h += da_rows[B:].T @ h[:-1].reshape((T - 1) * B, H)
     db = da_rows.sum(axis=0)                                               # (4H,)

@@ -12,8 +12,8 @@ and the gradients have none either.
 Every forward function returns a cache, every backward function takes it back: CS231n's pattern.
 The caches are plain dicts whose keys are documented in each docstring.
 
-This module also holds what the LSTM and GRU modules share: the activations and the checks of a
-parameter dict.
+The activations, the argument checks and the initialisation the three cells share live in
+:mod:`rnncourse.np_common`.
 """
 
 from __future__ import annotations
@@ -21,104 +21,21 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import validate
+from rnncourse.np_common import (  # noqa: F401  (ACTIVATIONS, sigmoid: also read from here)
+    ACTIVATIONS,
+    activation_derivative,
+    activation_forward,
+    check_cache,
+    check_params,
+    check_truncate,
+    init_uniform,
+    sigmoid,
+)
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid")
 RNN_GATES = ("h",)  # the key suffixes: W_xh, W_hh, b_h
 
 
-# --- activations -------------------------------------------------------------------------------
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """Logistic sigmoid ``1 / (1 + exp(-a))``, elementwise.
-
-    Written with ``e = exp(-|a|)`` (never overflows, unlike ``exp(-a)`` for ``a < -709``):
-    ``1 / (1 + e)`` for a >= 0 and the equal ``e / (1 + e)`` for a < 0, which stays accurate
-    to the last digit even deep in the tail, where ``1 - tiny`` would lose it.
-    """
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def activation_forward(a: np.ndarray, activation: str) -> np.ndarray:
-    """``f(a)`` elementwise for ``activation`` in ``ACTIVATIONS``; same shape as ``a``."""
-    if activation == "tanh":
-        return np.tanh(a)
-    if activation == "relu":
-        return np.maximum(a, 0.0)
-    if activation == "sigmoid":
-        return sigmoid(a)
-    raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {activation!r}")
-
-
-def activation_derivative(h: np.ndarray, activation: str) -> np.ndarray:
-    """``f'(a)`` expressed from the *output* ``h = f(a)``, which is what the cache keeps.
-
-    tanh' = 1 - h^2, sigmoid' = h (1 - h), relu' = 1 where h > 0 else 0 (0 at the kink, as torch).
-    """
-    if activation == "tanh":
-        return 1.0 - h**2
-    if activation == "relu":
-        return (h > 0).astype(h.dtype)
-    if activation == "sigmoid":
-        return h * (1.0 - h)
-    raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {activation!r}")
-
-
-# --- argument checks shared by the three cells ------------------------------------------------
-
-def check_params(params, gates, extra_biases=(), name: str = "params") -> tuple[int, int, bool]:
-    """Check a cell's parameter dict and return ``(H, I, has_bias)``.
-
-    ``gates`` are the key suffixes: ``("h",)`` for the RNN (``W_xh, W_hh, b_h``), ``("i", "f",
-    "g", "o")`` for the LSTM, ``("r", "z", "n")`` for the GRU; ``extra_biases`` are bias keys
-    beyond ``b_<gate>`` (the torch-form GRU's ``b_hn``). A dict has either all bias keys or none.
-    """
-    weights = [f"W_x{s}" for s in gates] + [f"W_h{s}" for s in gates]
-    biases = [f"b_{s}" for s in gates] + list(extra_biases)
-    if not isinstance(params, dict):
-        raise TypeError(f"{name}: expected a dict of arrays, got {type(params).__name__}")
-    has_bias = any(k in params for k in biases)
-    validate.param_dict(name, params, weights + (biases if has_bias else []),
-                        optional=() if has_bias else biases)
-    # H and I come from the first gate's weights; every other array must agree with them.
-    W_h0 = validate.array(f"{name}['W_h{gates[0]}']", params[f"W_h{gates[0]}"],
-                          [("H", None), ("H", None)])
-    H = W_h0.shape[0]
-    W_x0 = validate.array(f"{name}['W_x{gates[0]}']", params[f"W_x{gates[0]}"],
-                          [("H", H), ("I", None)])
-    I = W_x0.shape[1]
-    for s in gates:
-        validate.array(f"{name}['W_x{s}']", params[f"W_x{s}"], [("H", H), ("I", I)])
-        validate.array(f"{name}['W_h{s}']", params[f"W_h{s}"], [("H", H), ("H", H)])
-    if has_bias:
-        for k in biases:
-            validate.array(f"{name}['{k}']", params[k], [("H", H)])
-    return H, I, has_bias
-
-
-def check_cache(name: str, cache, kind: str) -> dict:
-    """A cache must be the dict a forward function of ``kind`` returned."""
-    if not isinstance(cache, dict) or cache.get("kind") != kind:
-        got = cache.get("kind") if isinstance(cache, dict) else type(cache).__name__
-        raise TypeError(f"{name}: expected the cache returned by {kind}, got {got!r}")
-    return cache
-
-
-def check_truncate(truncate) -> int | None:
-    """``None`` (full BPTT) or an int k >= 1."""
-    if truncate is None:
-        return None
-    return validate.positive_int("truncate", truncate)
-
-
 # --- parameters --------------------------------------------------------------------------------
-
-def init_uniform(shapes: dict, hidden_size: int, rng_or_seed) -> dict:
-    """Every array uniform in ``[-1/sqrt(H), 1/sqrt(H)]`` (torch.nn's initialisation), in order."""
-    rng = np.random.default_rng(rng_or_seed)  # a Generator is passed through unchanged
-    bound = 1.0 / np.sqrt(hidden_size)
-    return {k: rng.uniform(-bound, bound, size=shape) for k, shape in shapes.items()}
-
 
 def init_rnn_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool = True) -> dict:
     """Random RNN parameters ``{W_xh (H, I), W_hh (H, H), b_h (H,)}`` (no ``b_h`` if not bias).
@@ -128,7 +45,7 @@ def init_rnn_params(input_size: int, hidden_size: int, rng_or_seed, bias: bool =
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
     shapes = {"W_xh": (H, I), "W_hh": (H, H)}
-    if bias:
+    if validate.boolean("bias", bias):
         shapes["b_h"] = (H,)
     return init_uniform(shapes, H, rng_or_seed)
 

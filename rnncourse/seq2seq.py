@@ -25,7 +25,6 @@ match of the whole output string on held-out sources (never seen in training).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import re
@@ -40,7 +39,9 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import SCORES, Attention
-from .validate import choice, positive_float, positive_int
+from .models import count_parameters, seeded
+from .validate import boolean, choice, positive_float, positive_int
+from .vocab import SPECIALS, Vocab
 
 __all__ = [
     "PAD", "SOS", "EOS", "Vocab", "Task", "reversal_task", "date_task", "Split", "make_split",
@@ -49,54 +50,14 @@ __all__ = [
     "alignment_mass", "count_parameters",
 ]
 
-PAD, SOS, EOS = 0, 1, 2
-SPECIALS = ("<pad>", "<s>", "</s>")
+PAD, SOS, EOS = 0, 1, 2  # the ids of SPECIALS = ("<pad>", "<s>", "</s>")
 
 
 # ============================================================================ tokenisation
 
-class Vocab:
-    """Characters <-> ids; ids 0, 1, 2 are ``<pad>``, ``<s>`` (start) and ``</s>`` (end)."""
-
-    def __init__(self, chars: str):
-        if not isinstance(chars, str) or not chars:
-            raise ValueError(f"chars: expected a non-empty string of characters, got {chars!r}")
-        if len(set(chars)) != len(chars):
-            raise ValueError(f"chars: expected distinct characters, got {chars!r}")
-        self.chars = chars
-        self.itos = list(SPECIALS) + list(chars)
-        self.stoi = {c: i for i, c in enumerate(self.itos) if i >= len(SPECIALS)}
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def __repr__(self) -> str:
-        return f"Vocab({self.chars!r})"
-
-    def unknown(self, text: str) -> list[str]:
-        """The distinct characters of ``text`` that are not in the vocabulary, in order."""
-        return list(dict.fromkeys(c for c in text if c not in self.stoi))
-
-    def encode(self, text: str, *, eos: bool = False) -> list[int]:
-        """Ids of ``text``'s characters (plus ``</s>`` with ``eos``); ValueError naming unknowns."""
-        if not isinstance(text, str):
-            raise TypeError(f"text: expected a str, got {type(text).__name__}")
-        bad = self.unknown(text)
-        if bad:
-            raise ValueError(f"text: expected characters from {self.chars!r}, got {text!r} with "
-                             f"unknown {bad}")
-        return [self.stoi[c] for c in text] + ([EOS] if eos else [])
-
-    def decode(self, ids) -> str:
-        """The string of ``ids``, stopping at the first ``</s>`` and skipping other specials."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == EOS:
-                break
-            if i >= len(SPECIALS):
-                out.append(self.itos[i])
-        return "".join(out)
+def _vocab(chars: str) -> Vocab:
+    """A task's vocabulary: ``<pad>``, ``<s>``, ``</s>`` (ids 0, 1, 2), then ``chars`` in order."""
+    return Vocab(chars, specials=SPECIALS, sort=False)
 
 
 # ============================================================================ tasks
@@ -145,7 +106,7 @@ def reversal_task(min_len: int = 5, max_len: int = 12) -> Task:
     if max_len < min_len:
         raise ValueError(f"max_len: expected >= min_len = {min_len}, got {max_len}")
     digits = "0123456789"
-    vocab = Vocab(digits)
+    vocab = _vocab(digits)
 
     def sample(rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
         lengths = rng.integers(min_len, max_len + 1, size=n)
@@ -216,7 +177,7 @@ def _parse_date(src: str):
 def date_task() -> Task:
     """Normalise a date written in one of :data:`DATE_FORMATS` to ``YYYY-MM-DD``."""
     src_chars = "".join(sorted(set("0123456789 ,." + "".join(MONTHS))))
-    tgt_vocab = Vocab("0123456789-")
+    tgt_vocab = _vocab("0123456789-")
     first, last = DATE_RANGE
     span = (last - first).days + 1
 
@@ -243,7 +204,7 @@ def date_task() -> Task:
         return [field_of.get(f, []) for f in "yyyy-mm-dd"]
 
     longest = max(len(_format_date(dt.date(2000, 9, 30), s)) for s in range(4))
-    return Task("dates", Vocab(src_chars), tgt_vocab, longest, 10, sample, reference, aligned,
+    return Task("dates", _vocab(src_chars), tgt_vocab, longest, 10, sample, reference, aligned,
                 "normalise a date to YYYY-MM-DD")
 
 
@@ -329,28 +290,12 @@ def encode_pairs(task: Task, pairs: Sequence[tuple[str, str]]) -> Encoded:
     src, src_len = encode_sources(task, [s for s, _ in pairs])
     targets = [task.tgt_vocab.encode(t) for _, t in pairs]
     T = max(len(t) for t in targets) + 1
-    tgt_in = _pad([[SOS] + t for t in targets], T)
-    tgt_out = _pad([t + [EOS] for t in targets], T)
+    tgt_in = _pad([[SOS, *t] for t in targets], T)
+    tgt_out = _pad([[*t, EOS] for t in targets], T)
     return Encoded(src, src_len, tgt_in, tgt_out)
 
 
 # ============================================================================ model
-
-@contextlib.contextmanager
-def _seeded(seed: int | None):
-    """Seed torch inside the block only (the global random state is restored afterwards)."""
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
 
 class Seq2Seq(nn.Module):
     """GRU encoder-decoder, with attention (``"additive"``, ``"dot"``, ``"general"``) or without
@@ -367,8 +312,6 @@ class Seq2Seq(nn.Module):
                  bidirectional: bool = True, attention_size: int = 32,
                  seed: int | None = None):
         super().__init__()
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"seed: expected None or an int >= 0, got {seed!r}")
         for name, value in (("src_vocab_size", src_vocab_size),
                             ("tgt_vocab_size", tgt_vocab_size), ("hidden_size", hidden_size),
                             ("embed_size", embed_size),
@@ -376,13 +319,12 @@ class Seq2Seq(nn.Module):
             positive_int(name, value)
         if attention is not None:
             choice("attention", attention, SCORES)
-        if not isinstance(bidirectional, bool):
-            raise TypeError(f"bidirectional: expected a bool, got {type(bidirectional).__name__}")
+        boolean("bidirectional", bidirectional)
         H, E = hidden_size, embed_size
         D = 2 if bidirectional else 1
         K = D * H
         self.hidden_size, self.bidirectional, self.attention_kind = H, bidirectional, attention
-        with _seeded(seed):
+        with seeded(seed):
             self._build(src_vocab_size, tgt_vocab_size, E, H, K, attention, attention_size)
 
     def _build(self, src_vocab_size, tgt_vocab_size, E, H, K, attention, attention_size):

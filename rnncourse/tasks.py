@@ -33,6 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from . import validate
+from .vocab import Vocab
 
 __all__ = [
     "ADDING_BASELINE_MSE", "adding_batch", "adding_test_set",
@@ -54,20 +55,7 @@ COPY_DELIMITER = 9
 
 def as_generator(rng) -> np.random.Generator:
     """Return ``rng`` if it is a ``numpy.random.Generator``; turn an int seed into one."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"rng: expected a seed >= 0 or a numpy Generator, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng: expected a numpy.random.Generator or an int seed, got {type(rng).__name__}")
-
-
-def _bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
-    return value
+    return validate.generator("rng", rng)
 
 
 # --- adding problem ---------------------------------------------------------------------------
@@ -81,7 +69,7 @@ def adding_batch(batch: int, T: int, rng, *, batch_first: bool = False):
     """
     batch = validate.positive_int("batch", batch)
     T = validate.positive_int("T", T, minimum=2)
-    _bool("batch_first", batch_first)
+    validate.boolean("batch_first", batch_first)
     rng = as_generator(rng)
     values = rng.random((batch, T))
     first = rng.integers(0, T // 2, size=batch)
@@ -100,16 +88,8 @@ def adding_batch(batch: int, T: int, rng, *, batch_first: bool = False):
 
 def adding_test_set(T: int, n: int = 1000, seed: int = 1234, *, batch_first: bool = False):
     """A fixed adding-problem test set of ``n`` sequences: same ``(T, seed)``, same tensors."""
-    return adding_batch(n, T, np.random.default_rng(_seed("seed", seed)),
+    return adding_batch(n, T, np.random.default_rng(validate.seed("seed", seed)),
                         batch_first=batch_first)
-
-
-def _seed(name, seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name}: expected an int >= 0, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"{name}: expected an int >= 0, got {seed}")
-    return int(seed)
 
 
 # --- copy memory ------------------------------------------------------------------------------
@@ -139,8 +119,8 @@ def copy_batch(batch: int, T: int, rng, *, n_symbols: int = 8, n_remember: int =
     T = validate.positive_int("T", T)
     n_symbols = validate.positive_int("n_symbols", n_symbols, minimum=2)
     n_remember = validate.positive_int("n_remember", n_remember)
-    _bool("one_hot", one_hot)
-    _bool("batch_first", batch_first)
+    validate.boolean("one_hot", one_hot)
+    validate.boolean("batch_first", batch_first)
     rng = as_generator(rng)
     L = T + 2 * n_remember
     symbols = rng.integers(1, n_symbols + 1, size=(batch, n_remember))
@@ -160,7 +140,7 @@ def copy_batch(batch: int, T: int, rng, *, n_symbols: int = 8, n_remember: int =
 
 def copy_test_set(T: int, n: int = 1000, seed: int = 1234, **kwargs):
     """A fixed copy-task test set of ``n`` sequences (keyword arguments as :func:`copy_batch`)."""
-    return copy_batch(n, T, np.random.default_rng(_seed("seed", seed)), **kwargs)
+    return copy_batch(n, T, np.random.default_rng(validate.seed("seed", seed)), **kwargs)
 
 
 def sequence_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -184,10 +164,50 @@ copy_loss = sequence_cross_entropy
 """The copy task's loss: :func:`sequence_cross_entropy` over all ``T + 20`` steps."""
 
 
-def copy_accuracy(logits: torch.Tensor, targets: torch.Tensor, n_remember: int = 10) -> float:
-    """Fraction of the last ``n_remember`` steps (the recall) predicted exactly (time-major)."""
+def copy_accuracy(logits, targets, n_remember: int = 10, *, batch_first: bool = False) -> float:
+    """Fraction of the last ``n_remember`` steps (the recall) predicted exactly.
+
+    ``logits`` float ``(L, B, C)`` and ``targets`` int ``(L, B)`` (``(B, L, C)`` and ``(B, L)``
+    with ``batch_first``), torch tensors or numpy arrays. The shapes must agree exactly: a
+    ``(L, 1)`` target against ``(L, B, C)`` logits would broadcast to a wrong number.
+    """
+    logits = _as_tensor("logits", logits, "f")
+    targets = _as_tensor("targets", targets, "iu")
+    n_remember = validate.positive_int("n_remember", n_remember)
+    validate.boolean("batch_first", batch_first)
+    layout = ("B", "L") if batch_first else ("L", "B")
+    if logits.dim() != 3:
+        raise ValueError(f"logits: expected 3 dimensions ({', '.join(layout)}, C), got shape "
+                         f"{tuple(logits.shape)}")
+    if tuple(targets.shape) != tuple(logits.shape[:2]):
+        raise ValueError(f"targets: expected shape ({', '.join(layout)}) = "
+                         f"{tuple(logits.shape[:2])} like logits {tuple(logits.shape)}, got "
+                         f"{tuple(targets.shape)}")
+    if batch_first:
+        logits, targets = logits.transpose(0, 1), targets.transpose(0, 1)
+    if n_remember > logits.shape[0]:
+        raise ValueError(f"n_remember: expected at most the sequence length "
+                         f"{logits.shape[0]}, got {n_remember}")
     pred = logits[-n_remember:].argmax(-1)
     return float((pred == targets[-n_remember:]).float().mean())
+
+
+def _as_tensor(name, value, kinds):
+    """A torch tensor (numpy arrays are wrapped) whose dtype is float (``"f"``) or int."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in kinds:
+            raise TypeError(f"{name}: expected {'a float' if kinds == 'f' else 'an int'} array, "
+                            f"got dtype {value.dtype}")
+        return torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch tensor or numpy array, got "
+                        f"{type(value).__name__}")
+    ok = value.is_floating_point() if kinds == "f" else not (
+        value.is_floating_point() or value.is_complex() or value.dtype == torch.bool)
+    if not ok:
+        raise TypeError(f"{name}: expected {'a float' if kinds == 'f' else 'an int'} tensor, "
+                        f"got {value.dtype}")
+    return value
 
 
 # --- forecasting a real series ----------------------------------------------------------------
@@ -255,7 +275,7 @@ def make_windows(series, window: int, *, horizon: int = 1, train_fraction: float
     window = validate.positive_int("window", window)
     horizon = validate.positive_int("horizon", horizon)
     stride = validate.positive_int("stride", stride)
-    _bool("batch_first", batch_first)
+    validate.boolean("batch_first", batch_first)
     n = len(s)
     if split is None:
         train_fraction = validate.positive_float("train_fraction", train_fraction)
@@ -336,51 +356,6 @@ def seasonal_naive_error(data: ForecastData, season: int, *, part: str = "test",
 
 # --- character-level text ---------------------------------------------------------------------
 
-class Vocab:
-    """The characters of a text, sorted: ``encode`` to int ids, ``decode`` back."""
-
-    def __init__(self, text: str):
-        if not isinstance(text, str):
-            raise TypeError(f"text: expected a str, got {type(text).__name__}")
-        if not text:
-            raise ValueError("text: expected a non-empty string, got ''")
-        self.itos = sorted(set(text))
-        self.stoi = {c: i for i, c in enumerate(self.itos)}
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    @property
-    def size(self) -> int:
-        return len(self.itos)
-
-    def __repr__(self) -> str:
-        return f"Vocab({len(self)} characters: {''.join(self.itos)!r})"
-
-    def encode(self, text: str) -> np.ndarray:
-        """int64 ids of ``text``; an unknown character raises ValueError naming it."""
-        if not isinstance(text, str):
-            raise TypeError(f"text: expected a str, got {type(text).__name__}")
-        try:
-            return np.fromiter((self.stoi[c] for c in text), dtype=np.int64, count=len(text))
-        except KeyError as e:
-            raise ValueError(f"text: character {e.args[0]!r} is not in the vocabulary "
-                             f"({len(self)} characters)") from None
-
-    def decode(self, ids) -> str:
-        """The text of a sequence of ids (list, numpy array or 1-D tensor)."""
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise ValueError(f"ids: expected a 1-D sequence of ints, got shape {ids.shape} "
-                             f"dtype {ids.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise ValueError(f"ids: expected ids in [0, {len(self)}), got "
-                             f"[{ids.min()}, {ids.max()}]")
-        return "".join(self.itos[i] for i in ids.tolist())
-
-
 def _ids(name, ids):
     if isinstance(ids, torch.Tensor):
         ids = ids.numpy()
@@ -410,7 +385,7 @@ def char_batch(ids, batch: int, T: int, rng, *, batch_first: bool = False):
     ids = _ids("ids", ids)
     batch = validate.positive_int("batch", batch)
     T = validate.positive_int("T", T)
-    _bool("batch_first", batch_first)
+    validate.boolean("batch_first", batch_first)
     if len(ids) < T + 1:
         raise ValueError(f"T: expected at most len(ids) - 1 = {len(ids) - 1}, got {T}")
     starts = as_generator(rng).integers(0, len(ids) - T, size=batch)
@@ -427,7 +402,7 @@ def char_test_set(ids, T: int, *, batch_first: bool = False):
     dropped): ``(x, y)`` int64 ``(T, N)``, deterministic."""
     ids = _ids("ids", ids)
     T = validate.positive_int("T", T)
-    _bool("batch_first", batch_first)
+    validate.boolean("batch_first", batch_first)
     n = (len(ids) - 1) // T
     if n < 1:
         raise ValueError(f"T: expected at most len(ids) - 1 = {len(ids) - 1}, got {T}")

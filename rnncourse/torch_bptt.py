@@ -142,6 +142,17 @@ def _states(x, h0, H):
     return hs
 
 
+def _output(hs):
+    """``hs[1:]`` copied into a buffer of its own, the tensor a Function returns.
+
+    A view of a saved buffer cannot be returned: changing it in place (``masked_fill_`` on the
+    padding, ``out[:, k] = ...``, ``+=``), which torch.nn allows, would raise "Output 0 of
+    _LSTMFunction is a view and is being modified inplace", and would overwrite the states the
+    backward pass reads. The copy costs one pass over ``(T, B, H)``.
+    """
+    return workspace.empty(hs[1:].shape, hs).copy_(hs[1:])
+
+
 def _grad_buffer(d_hs):
     """``(T+1, B, H)``: row ``t+1`` holds dL/dh_t from the output, row 0 collects dL/dh_0."""
     T, B, H = d_hs.shape
@@ -165,7 +176,7 @@ class _RNNFunction(torch.autograd.Function):
             act_(torch.addmm(pre[t], h[t], w_t, out=h[t + 1]))
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(x, w_ih, w_hh, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):
@@ -203,13 +214,14 @@ class _LSTMFunction(torch.autograd.Function):
         i, f, s, o = (block.unbind(0) for block in gates.chunk(4, dim=2))
         for t in range(T):
             a[t].addmm_(h[t], w_t).sigmoid_()  # i, f, sigmoid(2 a_g), o
+            # np_lstm.cell_update, in place into the saved storage and with g = 2 s - 1:
             torch.mul(f[t], c[t], out=c[t + 1])  # f * c_{t-1}
             c[t + 1].addcmul_(i[t], s[t], value=2).sub_(i[t])  # + i * g, g = 2 s - 1
             torch.tanh(c[t + 1], out=tc[t])
             torch.mul(o[t], tc[t], out=h[t + 1])  # o * tanh(c_t)
         gates[..., 2 * H : 3 * H].mul_(2).sub_(1)  # g itself, for the backward pass
         ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs)
-        return hs[1:], cs[-1].clone()
+        return _output(hs), cs[-1].clone()
 
     @staticmethod
     def backward(ctx, d_hs, d_cT):
@@ -278,7 +290,7 @@ class _GRUFunction(torch.autograd.Function):
             torch.addcmul(x_n[t], r[t], hh_n[t], out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h[t], z[t], out=h[t + 1])  # (1 - z) n + z h
         ctx.save_for_backward(x, w_ih, w_hh, hh, rz, n, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):
@@ -331,7 +343,7 @@ class _GRUSeedFunction(torch.autograd.Function):
             torch.addmm(x_n[t], rh_t[t], w_n_t, out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h[t], z[t], out=h[t + 1])
         ctx.save_for_backward(x, w_ih, w_hh, rz, rh, n, hs)
-        return hs[1:]
+        return _output(hs)
 
     @staticmethod
     def backward(ctx, d_hs):

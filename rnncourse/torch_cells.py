@@ -34,18 +34,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnncourse import torch_bptt, torch_steps
-from rnncourse.validate import check_shape, choice
+from rnncourse.validate import boolean, check_shape, choice
 
 __all__ = ["RNN", "LSTM", "GRU", "from_torch", "to_torch"]
 
 BACKWARDS = ("manual", "autograd")
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 GRU_FORMS = ("torch", "seed")
-
-
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def _check_size(name, value):
@@ -79,9 +74,9 @@ class _RecurrentBase(nn.Module):
         _check_size("input_size", input_size)
         _check_size("hidden_size", hidden_size)
         _check_size("num_layers", num_layers)
-        _check_bool("bias", bias)
-        _check_bool("batch_first", batch_first)
-        _check_bool("bidirectional", bidirectional)
+        boolean("bias", bias)
+        boolean("batch_first", batch_first)
+        boolean("bidirectional", bidirectional)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"dropout: expected a number in [0, 1], got {type(dropout).__name__}")
         if not 0 <= dropout <= 1:

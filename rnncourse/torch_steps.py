@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from rnncourse.np_lstm import cell_update
+
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
@@ -51,7 +53,7 @@ def lstm_cell(x_proj_t, h, c, weight_hh, bias_hh=None):
         gates = gates + bias_hh
     i, f, g, o = gates.chunk(4, dim=-1)
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    c = f * c + i * g
+    c = cell_update(f, c, i, g)  # f * c + i * g
     h = o * torch.tanh(c)
     return h, c
 

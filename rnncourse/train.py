@@ -231,11 +231,7 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
                         f"{type(optimizer_kwargs).__name__}")
     if clip is not None:
         clip = validate.positive_float("clip", clip)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an int >= 0, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed}")
-    seed = int(seed)
+    seed = validate.seed("seed", seed)
     threads = chosen_threads() if threads is None else validate.positive_int("threads", threads)
     eval_every = validate.positive_int("eval_every", eval_every)
     if not callable(make_batch):
@@ -256,8 +252,8 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
         target = float(target)
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"config: expected a dict or None, got {type(config).__name__}")
-    _bool("progress", progress)
-    _bool("log_grad_norm", log_grad_norm)
+    validate.boolean("progress", progress)
+    validate.boolean("log_grad_norm", log_grad_norm)
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model: expected a torch.nn.Module or a function returning one, got "
                         f"{type(model).__name__}")
@@ -279,11 +275,6 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
                          extra=config or {})
     finally:
         torch.set_num_threads(old_threads)
-
-
-def _bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs, clip, seed,

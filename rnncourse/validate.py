@@ -30,7 +30,11 @@ def as_float_array(name: str, value, *, finite: bool = True) -> np.ndarray:
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (int, float, list, tuple, np.generic)) and not isinstance(value, bool):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+            raise ValueError(f"{name}: expected a rectangular array (every row the same length), "
+                             f"got a ragged {type(value).__name__}") from None
     else:
         raise TypeError(f"{name}: expected a numpy array of floats, got {type(value).__name__}")
     if arr.dtype.kind != "f":
@@ -98,7 +102,8 @@ def positive_float(name: str, value, *, allow_zero: bool = False) -> float:
 
 
 def param_dict(name: str, params, required: Sequence[str], optional: Sequence[str] = ()) -> dict:
-    """Check that ``params`` is a dict with the ``required`` keys (plus any ``optional``)."""
+    """Check that ``params`` is a dict of numpy arrays with the ``required`` keys (plus any
+    ``optional``); the shapes are the caller's to check."""
     if not isinstance(params, dict):
         raise TypeError(f"{name}: expected a dict of arrays, got {type(params).__name__}")
     missing = [k for k in required if k not in params]
@@ -111,6 +116,10 @@ def param_dict(name: str, params, required: Sequence[str], optional: Sequence[st
             + (f"; missing {missing}" if missing else "")
             + (f"; unknown {unknown}" if unknown else "")
         )
+    for key, value in params.items():  # a list would pass the shape checks, then fail in numpy
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{name}[{key!r}]: expected a numpy array, got "
+                            f"{type(value).__name__} (use np.asarray)")
     return params
 
 
@@ -125,3 +134,29 @@ def number_in_range(name: str, value, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value}")
     return float(value)
+
+
+def boolean(name: str, value) -> bool:
+    """Check that ``value`` is a bool (``True``/``False``, not ``"no"``, not 0 or 1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def seed(name: str, value) -> int:
+    """Check that ``value`` is an int seed >= 0 (not a bool, not a float); return it as int."""
+    return positive_int(name, value, minimum=0)
+
+
+def generator(name: str, value) -> np.random.Generator:
+    """``value`` if it is a ``numpy.random.Generator``, else a new one seeded with the int seed
+    ``value`` (>= 0); anything else raises naming ``name``."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected a numpy.random.Generator or an int seed >= 0, got "
+                        f"{type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name}: expected a numpy.random.Generator or an int seed >= 0, got "
+                         f"{value}")
+    return np.random.default_rng(int(value))

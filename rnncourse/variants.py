@@ -43,8 +43,8 @@ import numpy as np
 import torch
 
 from . import validate
+from .np_common import check_params
 from .np_lstm import LSTM_GATES, lstm_forward
-from .np_rnn import check_params
 from .tasks import as_generator
 
 __all__ = ["GATE_BLOCKS", "param_count", "model_param_count", "matched_hidden_size",
@@ -57,12 +57,6 @@ GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 """Blocks of ``H`` rows in ``weight_ih``: RNN 1, GRU 3 (r, z, n), LSTM 4 (i, f, g, o)."""
 
 BIASES = ("torch", "merged")
-
-
-def _bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
-    return value
 
 
 # --- parameter counts -------------------------------------------------------------------------
@@ -79,8 +73,8 @@ def param_count(cell: str, input_size: int, hidden_size: int, num_layers: int = 
     I = validate.positive_int("input_size", input_size)
     H = validate.positive_int("hidden_size", hidden_size)
     L = validate.positive_int("num_layers", num_layers)
-    D = 2 if _bool("bidirectional", bidirectional) else 1
-    _bool("bias", bias)
+    D = 2 if validate.boolean("bidirectional", bidirectional) else 1
+    validate.boolean("bias", bias)
     validate.choice("biases", biases, BIASES)
     G = GATE_BLOCKS[cell]
     if not bias:

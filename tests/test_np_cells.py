@@ -27,7 +27,6 @@ from rnncourse.np_lstm import (
     lstm_step_backward,
     lstm_step_forward,
 )
-from rnncourse.np_output import mse, output_backward, output_forward, softmax_cross_entropy
 from rnncourse.np_rnn import (
     init_rnn_params,
     rnn_backward,
@@ -340,50 +339,6 @@ def test_sigmoid_is_stable():
     np.testing.assert_allclose(s, [0.0, 0.5, 1.0])
     a = np.linspace(-30, 30, 61)
     np.testing.assert_allclose(sigmoid(a), torch.sigmoid(torch.tensor(a)).numpy(), rtol=1e-14)
-
-
-# --- output layer and losses ----------------------------------------------------------------
-
-@pytest.mark.parametrize("g", ["identity", "tanh", "sigmoid", "softmax"])
-@pytest.mark.parametrize("shape", [(3, 4), (5, 3, 4)])
-def test_output_layer_forward_and_backward(g, shape):
-    rng = np.random.default_rng(9)
-    params = {"W_hy": rng.standard_normal((2, 4)), "b_y": rng.standard_normal(2)}
-    h = rng.standard_normal(shape)
-    y, cache = output_forward(h, params, g)
-    a = torch.tensor(h) @ torch.tensor(params["W_hy"]).T + torch.tensor(params["b_y"])
-    want = {"identity": a, "tanh": torch.tanh(a), "sigmoid": torch.sigmoid(a),
-            "softmax": torch.softmax(a, dim=-1)}[g]
-    np.testing.assert_allclose(y, want.numpy(), atol=1e-14)
-    dy = rng.standard_normal(y.shape)
-    dh, grads = output_backward(dy, cache)
-    for name, arr, got in [("h", h, dh), ("W_hy", params["W_hy"], grads["W_hy"]),
-                           ("b_y", params["b_y"], grads["b_y"])]:
-        num = numerical_gradient(lambda _: output_forward(h, params, g)[0], arr, df=dy)
-        np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-9, err_msg=name)
-
-
-def test_losses_match_torch():
-    rng = np.random.default_rng(10)
-    logits = rng.standard_normal((4, 3, 5))
-    targets = rng.integers(0, 5, size=(4, 3))
-    loss, dlogits = softmax_cross_entropy(logits, targets)
-    tl = torch.tensor(logits, requires_grad=True)
-    tloss = torch.nn.functional.cross_entropy(tl.reshape(-1, 5), torch.tensor(targets).ravel())
-    tloss.backward()
-    assert abs(loss - tloss.item()) < 1e-12
-    np.testing.assert_allclose(dlogits, tl.grad.numpy(), atol=1e-14)
-    # probability targets give the same as their one-hot version
-    loss2, d2 = softmax_cross_entropy(logits, np.eye(5)[targets])
-    assert abs(loss2 - loss) < 1e-12 and np.allclose(d2, dlogits)
-
-    y, target = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
-    loss, dy = mse(y, target)
-    ty = torch.tensor(y, requires_grad=True)
-    tl = torch.nn.functional.mse_loss(ty, torch.tensor(target))
-    tl.backward()
-    assert abs(loss - tl.item()) < 1e-14
-    np.testing.assert_allclose(dy, ty.grad.numpy(), atol=1e-15)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

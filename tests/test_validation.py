@@ -17,7 +17,6 @@ from rnncourse.np_layers import (
     stacked_forward,
 )
 from rnncourse.np_lstm import init_lstm_params, lstm_forward, lstm_step_backward
-from rnncourse.np_output import output_forward, softmax_cross_entropy
 from rnncourse.np_rnn import init_rnn_params, rnn_backward, rnn_forward, rnn_step_forward
 
 torch.set_num_threads(1)
@@ -156,21 +155,6 @@ def test_stacked_arguments():
     _, _, _, cache = stacked_forward("lstm", X, params_list, num_layers=2, bidirectional=True)
     with pytest.raises(ValueError, match=r"d_output: expected shape \(T, B, D\*H\) = \(5, 2, 8\)"):
         stacked_backward(np.zeros((5, 2, 4)), cache)
-
-
-def test_output_layer_and_losses():
-    params = {"W_hy": np.zeros((2, 4)), "b_y": np.zeros(2)}
-    with pytest.raises(ValueError, match=r"h: expected 2 dimensions \(B, H\) or 3 \(T, B, H\)"):
-        output_forward(np.zeros(4), params)
-    with pytest.raises(ValueError, match=r"h: expected shape .*got \(3, 5\).*H, should be 4"):
-        output_forward(np.zeros((3, 5)), params)
-    with pytest.raises(ValueError, match=r"g: expected one of .*got 'relu'"):
-        output_forward(np.zeros((3, 4)), params, g="relu")
-    with pytest.raises(ValueError, match=r"targets: expected class ids in \[0, 2\], got values "
-                                         r"in \[0, 3\]"):
-        softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ValueError, match=r"targets: expected 1 dimensions"):
-        softmax_cross_entropy(np.zeros((2, 3)), np.array([[0], [1]]))
 
 
 def test_conversion_and_gradcheck_arguments():

@@ -20,8 +20,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import validate
+from ..np_common import check_params
 from ..np_lstm import LSTM_GATES
-from ..np_rnn import check_params
 from ..variants import GateTrace, _head, gate_trace
 
 __all__ = ["GatesExplorer", "SHIFT_RANGE"]

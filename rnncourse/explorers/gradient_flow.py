@@ -230,11 +230,6 @@ def _message_html(r: GradientFlow) -> str:
     return "".join(f"<div style='color:{colour}'>{line}</div>" for colour, line in lines)
 
 
-def gradient_flow_explorer(**kwargs) -> GradientFlowExplorer:
-    """Build the explorer (keyword arguments as :class:`GradientFlowExplorer`)."""
-    return GradientFlowExplorer(**kwargs)
-
-
 # ---------------------------------------------------------------------------------------------
 # The cliff: gradient descent on a one-unit RNN's loss surface, with and without clipping
 
