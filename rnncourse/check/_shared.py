@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.np_rnn import sigmoid
+from rnncourse.np_common import sigmoid
 
 from ._engine import Case, Mistake, Problem
 
