@@ -11,18 +11,26 @@ import pytest
 
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
+from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
 from rnncourse.np_lstm import lstm_step_forward as ref_lstm
 from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
+from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
 
 REFERENCES = {
     "rnn_step_forward": ref_rnn_step_forward,
     "rnn_step_backward": ref_rnn_step_backward,
+    "rnn_forward": ref_rnn_forward,
     "rnn_backward": ref_rnn_backward,
+    "numerical_gradient": ref_numerical_gradient,
     "lstm_step_forward": ref_lstm,
+    "lstm_step_backward": ref_lstm_backward,
     "gru_step_forward": ref_gru,
+    "gru_step_backward": ref_gru_backward,
     "clip_grad_norm": ref_clip,
 }
 
@@ -606,8 +614,14 @@ def _pack(name, out):
         return out["h_next"], None
     if name == "lstm_step_forward":
         return out["h_next"], out["c_next"], None
-    if name == "rnn_step_backward":
+    if name in ("rnn_step_backward", "gru_step_backward"):
         return out["dx"], out["dh_prev"], grads
+    if name == "lstm_step_backward":
+        return out["dx"], out["dh_prev"], out["dc_prev"], grads
+    if name == "rnn_forward":
+        return out["h"], None
+    if name == "numerical_gradient":
+        return out["grad"]
     if name == "rnn_backward":
         return out["dx"], out["dh0"], grads
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
@@ -654,3 +668,100 @@ def test_bad_options_give_a_verdict():
     verdict = check.rnn_step_forward(ref_rnn_step_forward, activations=("softmax",))
     failing(verdict, "activations: expected")
     assert check.rnn_step_forward(ref_rnn_step_forward, activations="relu").passed
+
+
+# --- the exercises added with the sliced package ------------------------------------------------
+
+def test_every_exercise_has_a_row_with_its_lesson():
+    from rnncourse.check._table import TABLE
+
+    assert len(TABLE) >= 10 and [spec.name for spec in TABLE] == list(check.EXERCISES)
+    assert all(spec.lesson[:2].isdigit() for spec in TABLE)
+
+
+def rnn_loop(x, h0, p, activation="tanh", *, carry=True, shift=False):
+    h, hs = h0, []
+    for t in range(x.shape[0]):
+        h_new = np.tanh(x[t] @ p["W_xh"].T + (h if carry else h0) @ p["W_hh"].T + p["b_h"])
+        hs.append(h if shift else h_new)
+        h = h_new
+    return np.stack(hs), None
+
+
+def test_rnn_forward_by_hand_and_slips():
+    assert check.rnn_forward(rnn_loop).passed
+    verdict = failing(check.rnn_forward(lambda *a: rnn_loop(*a, carry=False)), "starts from h0")
+    assert verdict.details["mistake"] == "no_carry"
+    failing(check.rnn_forward(lambda *a: rnn_loop(*a, shift=True)), "off-by-one")
+
+    def with_h0(x, h0, p, activation="tanh"):
+        h, _ = rnn_loop(x, h0, p)
+        return np.concatenate([h0[None], h]), None
+
+    failing(check.rnn_forward(with_h0), "expected shape (T, B, H) = (4, 3, 4), got (5, 3, 4)")
+
+
+def lstm_back(dh_next, dc_next, cache, *, dc_next_used=True, prime_f=True):
+    i, f, g, o, tc, p = (cache[k] for k in ("i", "f", "g", "o", "tanh_c", "params"))
+    dc = (dc_next if dc_next_used else 0) + dh_next * o * (1 - tc**2)
+    da = {"i": dc * g * i * (1 - i), "f": dc * cache["c_prev"] * (f * (1 - f) if prime_f else 1),
+          "g": dc * i * (1 - g**2), "o": dh_next * tc * o * (1 - o)}
+    grads = {}
+    for k in "ifgo":
+        grads.update({f"W_x{k}": da[k].T @ cache["x"], f"W_h{k}": da[k].T @ cache["h_prev"],
+                      f"b_{k}": da[k].sum(0)})
+    return (sum(da[k] @ p[f"W_x{k}"] for k in "ifgo"),
+            sum(da[k] @ p[f"W_h{k}"] for k in "ifgo"), dc * f, grads)
+
+
+def test_lstm_step_backward_by_hand_and_slips():
+    assert check.lstm_step_backward(lstm_back).passed
+    failing(check.lstm_step_backward(lambda *a: lstm_back(*a, dc_next_used=False)),
+            "dropped dc_next")
+    failing(check.lstm_step_backward(lambda *a: lstm_back(*a, prime_f=False)),
+            "nonlinearity of the forget gate f")
+    failing(check.lstm_step_backward(lambda dh, dc, cache: lstm_back(dh, dc, cache["i"])),
+            "keys x, h_prev, c_prev")
+
+
+def gru_back(dh_next, cache, *, direct=True):
+    x, h, r, z, n, hn, p = (cache[k] for k in ("x", "h_prev", "r", "z", "n", "hn", "params"))
+    da_n = dh_next * (1 - z) * (1 - n**2)
+    da_r = da_n * hn * r * (1 - r)
+    da_z = dh_next * (h - n) * z * (1 - z)
+    dhn = da_n * r
+    grads = {"W_xn": da_n.T @ x, "W_hn": dhn.T @ h, "b_n": da_n.sum(0), "b_hn": dhn.sum(0)}
+    for k, da in (("r", da_r), ("z", da_z)):
+        grads.update({f"W_x{k}": da.T @ x, f"W_h{k}": da.T @ h, f"b_{k}": da.sum(0)})
+    dx = da_n @ p["W_xn"] + da_r @ p["W_xr"] + da_z @ p["W_xz"]
+    dh = (dh_next * z if direct else 0) + dhn @ p["W_hn"] + da_r @ p["W_hr"] + da_z @ p["W_hz"]
+    return dx, dh, grads
+
+
+def test_gru_step_backward_by_hand_and_slips():
+    assert check.gru_step_backward(gru_back).passed
+    verdict = failing(check.gru_step_backward(lambda *a: gru_back(*a, direct=False)),
+                      "dh_prev differs", "direct path")
+    assert verdict.details["mistake"] == "no_direct_path"
+
+
+def centred(f, x, eps=1e-6, *, one_sided=False, restore=True):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = f(x)
+        x[idx] = old if one_sided else old - eps
+        grad[idx] = (up - f(x)) / (eps if one_sided else 2 * eps)
+        if restore:
+            x[idx] = old
+    return grad
+
+
+def test_numerical_gradient_by_hand_and_slips():
+    assert check.numerical_gradient(centred).passed
+    verdict = failing(check.numerical_gradient(lambda *a: centred(*a, one_sided=True)),
+                      "one-sided", "O(eps^2)")
+    assert verdict.details["mistake"] == "forward_difference"
+    failing(check.numerical_gradient(lambda *a: centred(*a, restore=False)),
+            "changed its input x in place")

@@ -14,9 +14,13 @@ import pytest
 
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
+from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
 from rnncourse.np_lstm import lstm_step_forward as ref_lstm
 from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
+from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_step_forward
 
@@ -346,6 +350,12 @@ SLOW_CASES = {  # the reference passing, and a wrong answer that searches the wh
     "lstm_step_forward": [ref_lstm, lambda *a: lstm_by_hand(*a, {"f": np.tanh, "o": np.tanh})],
     "gru_step_forward": [ref_gru, lambda x, h, p: (ref_gru(x, h, p)[0] * 1.1, None)],
     "clip_grad_norm": [ref_clip, lambda g, m: [a * 1.1 for a in g]],
+    "rnn_forward": [ref_rnn_forward, lambda *a: (ref_rnn_forward(*a)[0] * 1.1, None)],
+    "lstm_step_backward": [ref_lstm_backward, lambda *a: tuple(
+        v * 1.1 if not isinstance(v, dict) else v for v in ref_lstm_backward(*a))],
+    "gru_step_backward": [ref_gru_backward, lambda d, c: tuple(
+        v * 1.1 if not isinstance(v, dict) else v for v in ref_gru_backward(d, c))],
+    "numerical_gradient": [ref_numerical_gradient, lambda f, x, eps: np.zeros_like(x)],
 }
 
 

@@ -10,7 +10,7 @@ implemented yet", an exception its type, line and a hint, a wrong shape the expe
 of known mistakes recognises it, the mistake (transposed weight, gate order, missing bias,
 forgotten tanh, constant factor, off-by-one over time, gradients not accumulated, ...).
 
-Layout: one module per exercise family (``rnn_step``, ``rnn_bptt``, ``lstm_step``, ``gru_step``,
+Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``lstm_step``, ``gru_step``,
 ``clip``) holds its cases, reference, catalogue, template and solution in a :class:`Spec`;
 ``_table.TABLE`` lists them, and this module makes one check per row, named after the exercise
 (``check.rnn_step_forward``, never ``check.check_rnn_step_forward``). ``_engine`` is the

@@ -5,14 +5,18 @@ their rows. Adding an exercise is one family module declaring a :class:`Spec` an
 
 from __future__ import annotations
 
-from . import clip, gru_step, lstm_step, rnn_bptt, rnn_step
+from . import clip, finite_diff, gru_step, lstm_step, rnn_seq, rnn_step
 
 TABLE = (
     rnn_step.FORWARD,      # lesson 1
     rnn_step.BACKWARD,     # lesson 2
-    rnn_bptt.BACKWARD,     # lesson 2
+    rnn_seq.FORWARD,       # lesson 2
+    rnn_seq.BACKWARD,      # lesson 2
+    finite_diff.CENTRED,   # lesson 2
     lstm_step.FORWARD,     # lesson 3
+    lstm_step.BACKWARD,    # lesson 3
     gru_step.FORWARD,      # lesson 3
+    gru_step.BACKWARD,     # lesson 3
     clip.CLIP,             # lesson 4
 )
 

@@ -1,6 +1,8 @@
-"""Exercise ``lstm_step_forward`` (lesson 3): one LSTM step, gates i, f, g, o.
+"""Exercises ``lstm_step_forward`` and ``lstm_step_backward`` (lesson 3): one LSTM step, gates
+i, f, g, o, and its backward.
 
-The reference is :func:`rnncourse.np_lstm.lstm_step_forward`.
+The references are :func:`rnncourse.np_lstm.lstm_step_forward` and
+:func:`rnncourse.np_lstm.lstm_step_backward`.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ import itertools
 
 import numpy as np
 
+from rnncourse.np_lstm import lstm_step_backward as reference_backward
 from rnncourse.np_lstm import lstm_step_forward as reference_forward
 
-from ._engine import Exercise, Mistake
+from ._engine import Case, Exercise, Mistake
 from ._shared import (
     GATE_NAMES,
     STEP_INPUTS,
@@ -166,4 +169,120 @@ FORWARD = Spec(
          "in i, f, g, o.\n"
          "    Return (h_next, c_next, cache)."),
     summary="Check ``fn(x, h_prev, c_prev, params) -> (h_next, c_next, cache)``.",
+)
+
+
+# --- lstm_step_backward --------------------------------------------------------------------------
+
+KEYS = tuple(f"{kind}{gate}" for gate in "ifgo" for kind in ("W_x", "W_h", "b_"))
+
+
+def _backward_cases(options):
+    cases = []
+    for c in gated_cases("ifgo", (), True, 6):
+        d = c.data
+        rng = np.random.default_rng([c.sizes["B"], c.sizes["H"], 6])
+        d["dh_next"] = rng.normal(0.0, 1.0, d["h_prev"].shape)
+        d["dc_next"] = rng.normal(0.0, 1.0, d["h_prev"].shape)
+        _, _, d["cache"] = reference_forward(d["x"], d["h_prev"], d["c_prev"], d["params"],
+                                             check=False)
+        cases.append(Case((d["dh_next"], d["dc_next"], d["cache"]),
+                          ("dh_next", "dc_next", "cache"), c.sizes, d))
+    return cases
+
+
+def _outputs(dx, dh_prev, dc_prev, grads):
+    return {"dx": dx, "dh_prev": dh_prev, "dc_prev": dc_prev,
+            **{"d" + k: v for k, v in grads.items()}}
+
+
+def _backward_reference(case):
+    d = case.data
+    return _outputs(*reference_backward(d["dh_next"], d["dc_next"], d["cache"]))
+
+
+def _backward_variant(d, mistake):
+    """A WRONG LSTM step backward, written out: ``mistake`` names the slip (never None)."""
+    assert mistake
+    cache, p = d["cache"], d["params"]
+    i, f, g, o, tanh_c = (cache[k] for k in ("i", "f", "g", "o", "tanh_c"))
+    dh, dc_next, c_prev = d["dh_next"], d["dc_next"], cache["c_prev"]
+    through_h = dh * o * (1.0 - (cache["c_next"] ** 2 if mistake == "tanh_prime_of_c"
+                                 else tanh_c ** 2))
+    dc = {"no_dc_next": through_h, "no_h_path": dc_next}.get(mistake, dc_next + through_h)
+    do = dh * (cache["c_next"] if mistake == "do_uses_c" else tanh_c)
+    d_gate = {"i": dc * g, "f": dc * c_prev, "g": dc * i, "o": do}
+    prime = {"i": i * (1 - i), "f": f * (1 - f), "g": 1 - g**2, "o": o * (1 - o)}
+    if mistake.startswith("no_prime_"):
+        prime[mistake[-1]] = 1.0
+    da = {k: d_gate[k] * prime[k] for k in "ifgo"}
+    grads = {}
+    for k in "ifgo":
+        grads[f"W_x{k}"] = da[k].T @ cache["x"]
+        grads[f"W_h{k}"] = da[k].T @ cache["h_prev"]
+        grads[f"b_{k}"] = da[k].sum(axis=0)
+    dx = sum(da[k] @ p[f"W_x{k}"] for k in "ifgo")
+    dh_prev = sum(da[k] @ p[f"W_h{k}"] for k in "ifgo")
+    dc_prev = dc if mistake == "dc_prev_without_f" else dc * f
+    return _outputs(dx, dh_prev, dc_prev, grads)
+
+
+def backward_mistakes():
+    def v(name):
+        return lambda d: _backward_variant(d, name)
+
+    out = [
+        Mistake("no_dc_next", "The cell-state gradient from later steps is missing: "
+                "`dc = dc_next + dh_next * o * (1 - tanh_c**2)`; you dropped dc_next.",
+                v("no_dc_next")),
+        Mistake("no_h_path", "c_next also reaches the loss through h_next = o * tanh(c_next): "
+                "`dc = dc_next + dh_next * o * (1 - tanh_c**2)`; you kept only dc_next.",
+                v("no_h_path")),
+        Mistake("tanh_prime_of_c", "tanh' is read off tanh's output: `1 - tanh(c_next)**2`, "
+                "not `1 - c_next**2`.", v("tanh_prime_of_c")),
+        Mistake("do_uses_c", "h_next = o * tanh(c_next), so `do = dh_next * tanh(c_next)`, "
+                "not `dh_next * c_next`.", v("do_uses_c")),
+        Mistake("dc_prev_without_f", "c_next = f * c_prev + i * g, so `dc_prev = dc * f`: the "
+                "forget gate scales the gradient carried back too.", v("dc_prev_without_f")),
+    ]
+    for gate in "ifgo":
+        prime = "1 - g**2" if gate == "g" else f"{gate} * (1 - {gate})"
+        out.append(Mistake(f"no_prime_{gate}", f"You forgot to backpropagate through the "
+                           f"nonlinearity of the {GATE_NAMES[gate]}: da_{gate} = d{gate} * "
+                           f"({prime}).", v(f"no_prime_{gate}")))
+    return out
+
+
+COURSE_CACHE = ("The check hands your function the course's cache: `lstm_step_forward`'s dict "
+                "with the keys x, h_prev, c_prev, c_next, i, f, g, o, tanh_c, params (the gates "
+                "after their nonlinearities).")
+
+
+def backward_exercise(options):
+    return Exercise(
+        name="lstm_step_backward",
+        call="f(dh_next, dc_next, cache) -> (dx, dh_prev, dc_prev, grads)",
+        make_cases=_backward_cases,
+        reference=_backward_reference,
+        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh_prev", "dc_prev", "grads"), KEYS),
+        output_dims=dims_table({"dx": ("B", "I"), "dh_prev": ("B", "H"),
+                                "dc_prev": ("B", "H")}),
+        input_dims={**STEP_INPUTS, "dc_next": ("B", "H")},
+        mistakes=backward_mistakes(),
+        error_note=COURSE_CACHE,
+    )
+
+
+BACKWARD = Spec(
+    name="lstm_step_backward",
+    lesson="03_variants",
+    exercise=backward_exercise,
+    solution=reference_backward,
+    signature="dh_next, dc_next, cache",
+    doc=("Backward through one LSTM step.\n\n"
+         "    dh_next, dc_next (B, H): the gradients reaching h_next and c_next; cache from "
+         "lstm_step_forward.\n"
+         "    Return (dx, dh_prev, dc_prev, grads): grads a dict with the keys of params."),
+    summary=("Check ``fn(dh_next, dc_next, cache) -> (dx, dh_prev, dc_prev, grads)``, ``cache`` "
+             "from the course's ``lstm_step_forward``."),
 )

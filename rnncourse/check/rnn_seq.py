@@ -1,8 +1,9 @@
-"""Exercise ``rnn_backward`` (lesson 2): backpropagation through time for the RNN.
+"""Exercises ``rnn_forward`` and ``rnn_backward`` (lesson 2): the RNN over a sequence, and
+backpropagation through time.
 
-The reference is :func:`rnncourse.np_rnn.rnn_backward` on the cache of
-:func:`rnncourse.np_rnn.rnn_forward`; the catalogue's wrong variants are loops over the
-reference's step backward with one classic slip each.
+The references are :func:`rnncourse.np_rnn.rnn_forward` and :func:`rnncourse.np_rnn.rnn_backward`
+(on the cache of ``rnn_forward``); the catalogues' wrong variants are loops over the reference's
+step functions with one classic slip each.
 """
 
 from __future__ import annotations
@@ -10,11 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.np_rnn import rnn_backward as reference_backward
-from rnncourse.np_rnn import rnn_forward, rnn_step_forward
+from rnncourse.np_rnn import rnn_forward as reference_forward
 from rnncourse.np_rnn import rnn_step_backward as reference_step_backward
+from rnncourse.np_rnn import rnn_step_forward
 
 from ._engine import Case, Exercise, Mistake
-from ._shared import SCALE, SEQ_SIZES, dims_table, random_params, unpack_tuple
+from ._shared import (
+    SCALE,
+    SEQ_SIZES,
+    dims_table,
+    random_params,
+    transposed,
+    unpack_tuple,
+    zero_biases,
+)
 from ._spec import Spec
 
 KEYS = ("W_xh", "W_hh", "b_h")
@@ -26,7 +36,7 @@ def _cases(options):
         rng = np.random.default_rng([seed, 2])
         d = {"x": rng.normal(0.0, 1.0, (T, B, I)), "h0": rng.normal(0.0, SCALE, (B, H)),
              "params": random_params(rng, "h", I, H), "dh": rng.normal(0.0, 1.0, (T, B, H))}
-        _, cache = rnn_forward(d["x"], d["h0"], d["params"], "tanh")
+        _, cache = reference_forward(d["x"], d["h0"], d["params"], "tanh")
         steps, h = [], d["h0"]
         for t in range(T):  # the step caches, for the mistake catalogue
             h, step_cache = rnn_step_forward(d["x"][t], h, d["params"], "tanh", check=False)
@@ -36,6 +46,82 @@ def _cases(options):
                           d))
     return cases
 
+
+# --- rnn_forward ---------------------------------------------------------------------------------
+
+def _forward_cases(options):
+    return [Case((c.data["x"], c.data["h0"], c.data["params"], "tanh"),
+                 ("x", "h0", "params", "activation"), c.sizes, c.data) for c in _cases(options)]
+
+
+def _forward_reference(case):
+    h, _ = reference_forward(case.data["x"], case.data["h0"], case.data["params"], "tanh")
+    return {"h": h}
+
+
+def _loop(d, mistake=None, params=None):
+    """A WRONG sequence loop over the reference step (``mistake`` names the slip)."""
+    p = d["params"] if params is None else params
+    x, h = d["x"], d["h0"]
+    hs = []
+    for t in range(x.shape[0]):
+        start = d["h0"] if mistake == "no_carry" else h
+        h, _ = rnn_step_forward(x[0] if mistake == "x0_always" else x[t], start, p, "tanh",
+                                check=False)
+        hs.append(h)
+    if mistake == "h0_first":  # the states h_0..h_{T-1}: h0 stored, the last one dropped
+        hs = [d["h0"]] + hs[:-1]
+    return {"h": np.stack(hs)}
+
+
+def forward_mistakes():
+    return [
+        Mistake("no_carry", "Every step starts from h0: the state must be carried, "
+                "`h = step(x[t], h, ...)`, so that step t reads h_{t-1}.",
+                lambda d: _loop(d, "no_carry")),
+        Mistake("x0_always", "Every step reads x[0]: step t reads `x[t]`.",
+                lambda d: _loop(d, "x0_always")),
+        Mistake("h0_first", "Off-by-one over time: h[t] must be the state *after* reading x[t] "
+                "(h_1..h_T); yours starts with h0 and drops the last state.",
+                lambda d: _loop(d, "h0_first")),
+        Mistake("transposed_W_hh", "The recurrent weight is used without its transpose: "
+                "`h @ W_hh.T` (a square matrix fits either way, so numpy does not complain).",
+                lambda d: _loop(d, params=transposed(d["params"], "W_hh"))),
+        Mistake("transposed_W_xh", "The input weight is used without its transpose: "
+                "`x[t] @ W_xh.T`.", lambda d: _loop(d, params=transposed(d["params"], "W_xh"))),
+        Mistake("missing_bias", "You forgot the bias b_h in the step.",
+                lambda d: _loop(d, params=zero_biases(d["params"]))),
+    ]
+
+
+def forward_exercise(options):
+    return Exercise(
+        name="rnn_forward",
+        call="f(x, h0, params, activation) -> (h, cache)",
+        make_cases=_forward_cases,
+        reference=_forward_reference,
+        unpack=lambda r, c: unpack_tuple(r, ("h", "cache")),
+        output_dims=dims_table({"h": ("T", "B", "H")}),
+        input_dims={"x": ("T", "B", "I"), "h0": ("B", "H")},
+        mistakes=forward_mistakes(),
+    )
+
+
+FORWARD = Spec(
+    name="rnn_forward",
+    lesson="02_core_operations",
+    exercise=forward_exercise,
+    solution=reference_forward,
+    signature='x, h0, params, activation="tanh"',
+    doc=("The RNN over a sequence: h_t = f(x[t] @ W_xh.T + h_{t-1} @ W_hh.T + b_h).\n\n"
+         "    x (T, B, I), h0 (B, H).\n"
+         "    Return (h, cache): h (T, B, H) the states after each step (h[t] after reading "
+         "x[t]), cache what the backward pass needs (e.g. the step caches)."),
+    summary="Check the sequence loop ``fn(x, h0, params, activation) -> (h, cache)``.",
+)
+
+
+# --- rnn_backward --------------------------------------------------------------------------------
 
 def _reference(case):
     d = case.data
