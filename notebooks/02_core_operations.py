@@ -279,6 +279,38 @@ assert not verdict.passed and "accumulat" in verdict.message.lower()
 assert check.rnn_backward(rnn_backward).passed
 
 # %% [markdown]
+# **3.** Write the forward loop itself, `rnn_forward(x, h0, params, activation="tanh")`: `x` is
+# $(T, B, I)$, `h0` is $(B, H)$; return `(h, cache)` with `h` of shape $(T, B, H)$, `h[t]` the
+# state *after* reading `x[t]`, and `cache` whatever your backward pass needs (the step caches,
+# say). **4.** Write the centred finite difference a gradient check is made of,
+# `numerical_gradient(f, x, eps)`: for every entry $i$ of `x`,
+# $(f(x + \epsilon e_i) - f(x - \epsilon e_i)) / (2\epsilon)$, perturbing one entry at a time and
+# putting it back. The check uses $\epsilon = 10^{-3}$, where a one-sided difference is visibly
+# worse.
+
+# %%
+def my_rnn_forward(x, h0, params, activation="tanh"):
+    # Your code here: h = h0; for each t, h = one step from x[t] and h; collect the states.
+    raise NotImplementedError
+
+
+check.rnn_forward(my_rnn_forward)
+
+# %%
+def my_numerical_gradient(f, x, eps=1e-6):
+    # Your code here: for idx in np.ndindex(x.shape): x[idx] += eps, ..., then restore x[idx].
+    raise NotImplementedError
+
+
+check.numerical_gradient(my_numerical_gradient)
+
+# %%
+from rnncourse.gradcheck import numerical_gradient
+
+assert check.rnn_forward(rnn_forward).passed  # the references pass their own checks
+assert check.numerical_gradient(numerical_gradient).passed
+
+# %% [markdown]
 # ## What it costs: count, then measure
 #
 # One step does two matrix products, $(B, H)\cdot(H, H)$ and $(B, I)\cdot(I, H)$: that is

@@ -2,20 +2,22 @@
 
 A learner writes, say, their own ``rnn_step_forward`` in a cell and runs
 ``check.rnn_step_forward(my_rnn_step_forward)``. The check runs it against the course's
-reference (``rnncourse.np_rnn`` and friends, ``rnncourse.clipping``) on several seeded random
-cases (B = 1, I != H, T = 1 included), compares every output, and returns a :class:`Verdict`: a
-green or red box in a notebook, plain text elsewhere. It never raises: a stub gets "not
-implemented yet", an exception its type, line and a hint, a wrong shape the expected
-``(B, H) = (3, 5)``, and wrong values the output, time step and, where the exercise's catalogue
-of known mistakes recognises it, the mistake (transposed weight, gate order, missing bias,
-forgotten tanh, constant factor, off-by-one over time, gradients not accumulated, ...).
+reference (``rnncourse.np_rnn`` and friends, ``rnncourse.clipping``, ``rnncourse.gradcheck``)
+on several seeded random cases (B = 1, I != H, T = 1 included), compares every output, and
+returns a :class:`Verdict`: a green or red box in a notebook, plain text elsewhere. It never
+raises: a stub gets "not implemented yet", an exception its type, line and a hint, a wrong shape
+the expected ``(B, H) = (3, 5)``, and wrong values the output, time step and, where the
+exercise's catalogue of known mistakes recognises it, the mistake (transposed weight, gate
+order, missing bias, forgotten tanh, constant factor, off-by-one over time, gradients not
+accumulated, ...); where none does, how far each output is off and which gates or steps.
 
-Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``lstm_step``, ``gru_step``,
-``clip``) holds its cases, reference, catalogue, template and solution in a :class:`Spec`;
-``_table.TABLE`` lists them, and this module makes one check per row, named after the exercise
-(``check.rnn_step_forward``, never ``check.check_rnn_step_forward``). ``_engine`` is the
-machinery they share. ``show_solution(name)`` shows the reference's source; ``template(name)``
-gives a stub to start from.
+Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``finite_diff``,
+``lstm_step``, ``gru_step``, ``clip``) holds its cases, reference, catalogue, template and
+solution in a :class:`Spec`; ``_table.TABLE`` lists them, and this module makes one check per
+row, named after the exercise (``check.rnn_step_forward``, never
+``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
+``show_solution(name)`` shows the reference's source; ``template(name)`` gives a stub to start
+from.
 """
 
 from __future__ import annotations
