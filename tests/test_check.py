@@ -12,6 +12,8 @@ import pytest
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
+from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
 from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
@@ -20,6 +22,7 @@ from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
 from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
+from rnncourse.np_softmax_loss import temporal_softmax_loss as ref_softmax_loss
 
 REFERENCES = {
     "rnn_step_forward": ref_rnn_step_forward,
@@ -32,6 +35,9 @@ REFERENCES = {
     "gru_step_forward": ref_gru,
     "gru_step_backward": ref_gru_backward,
     "clip_grad_norm": ref_clip,
+    "embedding_forward": ref_embedding_forward,
+    "embedding_backward": ref_embedding_backward,
+    "temporal_softmax_loss": ref_softmax_loss,
 }
 
 
@@ -622,6 +628,12 @@ def _pack(name, out):
         return out["h"], None
     if name == "numerical_gradient":
         return out["grad"]
+    if name == "embedding_forward":
+        return out["out"], None
+    if name == "embedding_backward":
+        return out["dW"]
+    if name == "temporal_softmax_loss":
+        return out["loss"], out["dlogits"]
     if name == "rnn_backward":
         return out["dx"], out["dh0"], grads
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
@@ -765,3 +777,46 @@ def test_numerical_gradient_by_hand_and_slips():
     assert verdict.details["mistake"] == "forward_difference"
     failing(check.numerical_gradient(lambda *a: centred(*a, restore=False)),
             "changed its input x in place")
+
+
+def test_embedding_by_hand_and_slips():
+    def lookup(idx, W):
+        return np.stack([[W[v] for v in row] for row in idx]), {"idx": idx, "W": W}
+
+    assert check.embedding_forward(lookup).passed
+    assert check.embedding_forward(lambda idx, W: (np.eye(W.shape[0])[idx] @ W, None)).passed
+
+    def loop_backward(dout, cache):
+        dW = np.zeros_like(cache["W"])
+        for (t, b), v in np.ndenumerate(cache["idx"]):
+            dW[v] += dout[t, b]
+        return dW
+
+    def fancy_backward(dout, cache):
+        dW = np.zeros_like(cache["W"])
+        dW[cache["idx"]] += dout
+        return dW
+
+    assert check.embedding_backward(loop_backward).passed
+    verdict = failing(check.embedding_backward(fancy_backward), "repeated tokens must accumulate",
+                      "np.add.at")
+    assert verdict.details["mistake"] == "not_accumulated"
+
+
+def softmax_ce(logits, targets, mask, *, stable=True, divide="count"):
+    z = logits - logits.max(-1, keepdims=True) if stable else logits
+    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    T, B, V = logits.shape
+    n = {"count": mask.sum(), "batch": B}[divide]
+    loss = -(np.log(p[np.arange(T)[:, None], np.arange(B)[None, :], targets]) * mask).sum() / n
+    d = p - np.eye(V)[targets]
+    return loss, d * mask[..., None] / n
+
+
+def test_temporal_softmax_loss_by_hand_and_slips():
+    assert check.temporal_softmax_loss(softmax_ce).passed
+    verdict = failing(check.temporal_softmax_loss(lambda *a: softmax_ce(*a, divide="batch")),
+                      "divided by the batch size")
+    assert verdict.details["mistake"] == "divided_by_batch"
+    failing(check.temporal_softmax_loss(lambda *a: softmax_ce(*a, stable=False)),
+            "NaN", "subtract each row's maximum", "logits near=1000")

@@ -15,6 +15,8 @@ import pytest
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
+from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
 from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
@@ -23,6 +25,7 @@ from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
 from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_step_forward
+from rnncourse.np_softmax_loss import temporal_softmax_loss as ref_softmax_loss
 
 
 def sigmoid(a):
@@ -356,6 +359,10 @@ SLOW_CASES = {  # the reference passing, and a wrong answer that searches the wh
     "gru_step_backward": [ref_gru_backward, lambda d, c: tuple(
         v * 1.1 if not isinstance(v, dict) else v for v in ref_gru_backward(d, c))],
     "numerical_gradient": [ref_numerical_gradient, lambda f, x, eps: np.zeros_like(x)],
+    "embedding_forward": [ref_embedding_forward, lambda idx, W: (W[idx] * 1.1, None)],
+    "embedding_backward": [ref_embedding_backward, lambda d, c: ref_embedding_backward(d, c) * 2],
+    "temporal_softmax_loss": [ref_softmax_loss, lambda z, y, m: tuple(
+        v * 1.1 for v in ref_softmax_loss(z, y, m))],
 }
 
 

@@ -70,6 +70,7 @@ class Exercise:
     error_note: str = ""        # appended when the learner's function raises (e.g. cache format)
     new_arrays: bool = False    # outputs must not be (views of) the inputs
     localise: Callable | None = None  # (case, call) -> [lines]: where the values go wrong
+    nan_hint: str = ""          # added where an output has NaN or inf entries
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -205,7 +206,9 @@ def _generic_hints(ex, case, got, want, wrong) -> list[str]:
         g, w = got[name], want[name]
         dims = ex.output_dims(name)
         if not np.all(np.isfinite(g)):
-            hints.append(f"{name} contains NaN or inf values.")
+            said = any("NaN" in h for h in hints)
+            hints.append(f"{name} contains NaN or inf values." + (
+                f" {ex.nan_hint}" if ex.nan_hint and not said else ""))
         elif np.allclose(g, 0.0, atol=ATOL) and not np.allclose(w, 0.0, atol=ATOL):
             hints.append(f"{name} is all zeros: it is never filled in (or overwritten at the end).")
         elif g.ndim == 2 and g.shape[0] == g.shape[1] and close(g, w.T):

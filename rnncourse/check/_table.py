@@ -5,7 +5,16 @@ their rows. Adding an exercise is one family module declaring a :class:`Spec` an
 
 from __future__ import annotations
 
-from . import clip, finite_diff, gru_step, lstm_step, rnn_seq, rnn_step
+from . import (
+    clip,
+    embedding,
+    finite_diff,
+    gru_step,
+    lstm_step,
+    rnn_seq,
+    rnn_step,
+    softmax_loss,
+)
 
 TABLE = (
     rnn_step.FORWARD,      # lesson 1
@@ -18,6 +27,9 @@ TABLE = (
     gru_step.FORWARD,      # lesson 3
     gru_step.BACKWARD,     # lesson 3
     clip.CLIP,             # lesson 4
+    embedding.FORWARD,     # lesson 6
+    embedding.BACKWARD,    # lesson 6
+    softmax_loss.LOSS,     # lesson 6
 )
 
 SPECS = {spec.name: spec for spec in TABLE}
