@@ -12,10 +12,10 @@ order, missing bias, forgotten tanh, constant factor, off-by-one over time, grad
 accumulated, ...); where none does, how far each output is off and which gates or steps.
 
 Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``finite_diff``,
-``lstm_step``, ``gru_step``, ``clip``) holds its cases, reference, catalogue, template and
-solution in a :class:`Spec`; ``_table.TABLE`` lists them, and this module makes one check per
-row, named after the exercise (``check.rnn_step_forward``, never
-``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
+``lstm_step``, ``gru_step``, ``clip``, ``embedding``, ``softmax_loss``) holds its cases,
+reference, catalogue, template and solution in a :class:`Spec`; ``_table.TABLE`` lists them,
+and this module makes one check per row, named after the exercise (``check.rnn_step_forward``,
+never ``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
 ``show_solution(name)`` shows the reference's source; ``template(name)`` gives a stub to start
 from.
 """
