@@ -29,6 +29,7 @@ REFERENCES = {
     "rnn_step_backward": ref_rnn_step_backward,
     "rnn_forward": ref_rnn_forward,
     "rnn_backward": ref_rnn_backward,
+    "rnn_backward_truncated": lambda dh, cache, k: ref_rnn_backward(dh, cache, truncate=k),
     "numerical_gradient": ref_numerical_gradient,
     "lstm_step_forward": ref_lstm,
     "lstm_step_backward": ref_lstm_backward,
@@ -634,7 +635,7 @@ def _pack(name, out):
         return out["dW"]
     if name == "temporal_softmax_loss":
         return out["loss"], out["dlogits"]
-    if name == "rnn_backward":
+    if name in ("rnn_backward", "rnn_backward_truncated"):
         return out["dx"], out["dh0"], grads
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
     return (clipped, out["norm"]) if "norm" in out else clipped
@@ -659,6 +660,8 @@ def test_every_catalogued_mistake_is_named_by_its_own_hint(name):
     if name == "rnn_step_forward":
         options["activations"] = ("tanh", "relu")
     exercise = SPECS[name].exercise(options)
+    keys = [mistake.key for mistake in exercise.mistakes]
+    assert len(set(keys)) == len(keys), keys  # a key names one mistake (and its kept output)
     cases = exercise.make_cases(options)
     for mistake in exercise.mistakes:
         def learner(*args, mistake=mistake):
@@ -820,3 +823,22 @@ def test_temporal_softmax_loss_by_hand_and_slips():
     assert verdict.details["mistake"] == "divided_by_batch"
     failing(check.temporal_softmax_loss(lambda *a: softmax_ce(*a, stable=False)),
             "NaN", "subtract each row's maximum", "logits near=1000")
+
+
+def truncated_bptt(dh, cache, k, *, t0_counts=True):
+    carry, dxs, grads = np.zeros_like(dh[0]), [None] * dh.shape[0], None
+    for t in reversed(range(dh.shape[0])):
+        dxs[t], carry, step = ref_rnn_step_backward(dh[t] + carry, cache["steps"][t])
+        grads = step if grads is None else {key: grads[key] + step[key] for key in grads}
+        if t % k == 0 and (t0_counts or t > 0):
+            carry = np.zeros_like(carry)
+    return np.stack(dxs), carry, grads
+
+
+def test_truncated_bptt_by_hand_and_slips():
+    assert check.rnn_backward_truncated(truncated_bptt).passed
+    verdict = failing(check.rnn_backward_truncated(
+        lambda *a: truncated_bptt(*a, t0_counts=False)), "t = 0 counts too")
+    assert verdict.details["mistake"] == "dh0_kept"
+    failing(check.rnn_backward_truncated(lambda dh, c, k: ref_rnn_backward(dh, c)),
+            "nothing was cut")

@@ -358,6 +358,8 @@ SLOW_CASES = {  # the reference passing, and a wrong answer that searches the wh
         v * 1.1 if not isinstance(v, dict) else v for v in ref_lstm_backward(*a))],
     "gru_step_backward": [ref_gru_backward, lambda d, c: tuple(
         v * 1.1 if not isinstance(v, dict) else v for v in ref_gru_backward(d, c))],
+    "rnn_backward_truncated": [lambda d, c, k: ref_rnn_backward(d, c, truncate=k),
+                               lambda d, c, k: ref_rnn_backward(d, c)],
     "numerical_gradient": [ref_numerical_gradient, lambda f, x, eps: np.zeros_like(x)],
     "embedding_forward": [ref_embedding_forward, lambda idx, W: (W[idx] * 1.1, None)],
     "embedding_backward": [ref_embedding_backward, lambda d, c: ref_embedding_backward(d, c) * 2],

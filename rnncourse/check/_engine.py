@@ -250,11 +250,15 @@ def _time_lines(ex, got, want, wrong) -> list[str]:
 
 
 def _mistake_output(mistake, case):
-    try:
-        out = mistake.fn(case.data)
-    except Exception:
-        return None
-    return out or None
+    """What ``mistake`` computes on ``case``; kept in the case (cases are built once per
+    process and a learner re-runs a check many times)."""
+    outputs = case.data.setdefault("_mistake_outputs", {})
+    if mistake.key not in outputs:
+        try:
+            outputs[mistake.key] = mistake.fn(case.data) or None
+        except Exception:
+            outputs[mistake.key] = None
+    return outputs[mistake.key]
 
 
 def find_mistake(ex, case, got, want, wrong):

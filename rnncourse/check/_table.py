@@ -21,6 +21,7 @@ TABLE = (
     rnn_step.BACKWARD,     # lesson 2
     rnn_seq.FORWARD,       # lesson 2
     rnn_seq.BACKWARD,      # lesson 2
+    rnn_seq.TRUNCATED,     # lesson 2
     finite_diff.CENTRED,   # lesson 2
     lstm_step.FORWARD,     # lesson 3
     lstm_step.BACKWARD,    # lesson 3

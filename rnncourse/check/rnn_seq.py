@@ -287,3 +287,85 @@ BACKWARD = Spec(
     summary=("Check full BPTT ``fn(dh, cache) -> (dx, dh0, grads)``, ``cache`` from the course's "
              "``rnn_forward`` (its ``cache[\"steps\"][t]`` are the step caches)."),
 )
+
+
+# --- truncated BPTT ------------------------------------------------------------------------------
+
+TRUNCATE = [2, 1, 2, 3]  # k for each case of SEQ_SIZES (the T = 1 case: k = 1)
+
+
+def _truncated_cases(options):
+    cases = []
+    for c, k in zip(_cases(options), TRUNCATE):
+        c.data["k"] = k
+        cases.append(Case((c.data["dh"], c.data["cache"], k), ("dh", "cache", "k"),
+                          {**c.sizes, "k": k}, c.data))
+    return cases
+
+
+def _truncated_reference(case):
+    d = case.data
+    dx, dh0, grads = reference_backward(d["dh"], d["cache"], truncate=d["k"])
+    return {"dx": dx, "dh0": dh0, **{"d" + key: v for key, v in grads.items()}}
+
+
+def _truncated_variant(d, mistake):
+    """A WRONG truncated BPTT: the cut in the wrong place (``mistake``)."""
+    dh, steps, k = d["dh"], d["steps"], d["k"]
+    carry = np.zeros_like(dh[0])
+    dx, grads = np.zeros(d["x"].shape), {}
+    for t in reversed(range(dh.shape[0])):
+        if mistake == "cut_late" and t % k == 0:
+            carry = np.zeros_like(carry)  # cut between t and t+1
+        dx[t], carry, step_grads = reference_step_backward(dh[t] + carry, steps[t])
+        for key, value in step_grads.items():
+            grads[key] = grads.get(key, 0) + value
+        if mistake == "dh0_kept" and t % k == 0 and t > 0:
+            carry = np.zeros_like(carry)
+    return {"dx": dx, "dh0": carry, **{"d" + key: v for key, v in grads.items()}}
+
+
+def truncated_mistakes():
+    def v(name):
+        return lambda d: _truncated_variant(d, name)
+
+    return [
+        Mistake("dh0_kept", "t = 0 counts too (0 % k == 0): with truncation the chain is cut "
+                "before step 0 as well, so dh0 is zero; yours carries a gradient into h0.",
+                v("dh0_kept")),
+        Mistake("cut_late", "The cut is one step off: when t % k == 0 the gradient is cut "
+                "between step t-1 and step t, i.e. zero the carry *after* step t's backward "
+                "(what `h = h.detach()` before step t does), not before it (nor after step t "
+                "when `(t + 1) % k == 0`).", v("cut_late")),
+        Mistake("no_cut", "Nothing was cut: with truncation every k steps the carried gradient "
+                "is set to zero after step t's backward whenever `t % k == 0`.",
+                lambda d: _truncated_variant(d, "none")),
+    ]
+
+
+def truncated_exercise(options):
+    return Exercise(
+        name="rnn_backward_truncated",
+        call="f(dh, cache, k) -> (dx, dh0, grads)",
+        make_cases=_truncated_cases,
+        reference=_truncated_reference,
+        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh0", "grads"), KEYS),
+        output_dims=dims_table({"dx": ("T", "B", "I"), "dh0": ("B", "H")}),
+        input_dims={"dh": ("T", "B", "H")},
+        mistakes=truncated_mistakes(),
+        error_note=COURSE_CACHE,
+    )
+
+
+TRUNCATED = Spec(
+    name="rnn_backward_truncated",
+    lesson="02_core_operations",
+    exercise=truncated_exercise,
+    solution=reference_backward,
+    signature="dh, cache, k",
+    doc=("Truncated BPTT over k steps: the gradient is cut between step t-1 and step t whenever "
+         "t % k == 0 (t counted from 0), as `h = h.detach()` every k steps.\n\n"
+         "    dh (T, B, H), cache from rnn_forward, k >= 1.\n"
+         "    Return (dx, dh0, grads)."),
+    summary="Check truncated BPTT ``fn(dh, cache, k) -> (dx, dh0, grads)`` (cut where t % k == 0).",
+)
