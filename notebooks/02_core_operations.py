@@ -286,7 +286,8 @@ assert check.rnn_backward(rnn_backward).passed
 # `numerical_gradient(f, x, eps)`: for every entry $i$ of `x`,
 # $(f(x + \epsilon e_i) - f(x - \epsilon e_i)) / (2\epsilon)$, perturbing one entry at a time and
 # putting it back. The check uses $\epsilon = 10^{-3}$, where a one-sided difference is visibly
-# worse.
+# worse. **5.** Write truncated BPTT, `rnn_backward_truncated(dh, cache, k)`: the gradient is cut
+# between step $t-1$ and step $t$ whenever $t \bmod k = 0$ ($t$ from 0, so $t = 0$ counts).
 
 # %%
 def my_rnn_forward(x, h0, params, activation="tanh"):
@@ -305,10 +306,19 @@ def my_numerical_gradient(f, x, eps=1e-6):
 check.numerical_gradient(my_numerical_gradient)
 
 # %%
+def my_rnn_backward_truncated(dh, cache, k):
+    # Your code here: your rnn_backward, the carry zeroed after step t when t % k == 0.
+    raise NotImplementedError
+
+
+check.rnn_backward_truncated(my_rnn_backward_truncated)
+
+# %%
 from rnncourse.gradcheck import numerical_gradient
 
 assert check.rnn_forward(rnn_forward).passed  # the references pass their own checks
 assert check.numerical_gradient(numerical_gradient).passed
+assert check.rnn_backward_truncated(lambda dh, cache, k: rnn_backward(dh, cache, truncate=k)).passed
 
 # %% [markdown]
 # ## What it costs: count, then measure
