@@ -230,14 +230,20 @@ assert error[1] > error[4] > error[8] > error[16] > error[32]  # longer windows 
 #
 # ## Exercises
 #
-# **1.** Write `rnn_step_backward(dh_next, cache)` for your `rnn_step_forward` from lesson 1,
-# returning `(dx, dh_prev, grads)` with `grads` a dict like `params`. **2.** Write
-# `rnn_backward(dh, cache)` from your step functions. The checks compare with the reference on
-# random cases and say *which* gradient and *which* time step is off.
+# **1.** Write `rnn_step_backward(dh_next, cache)`, returning `(dx, dh_prev, grads)` with
+# `grads` a dict like `params`. The check hands it the caches of the course's `rnn_step_forward`
+# (a dict with the keys `x, h_prev, h_next, params, activation`) for tanh, relu and sigmoid, so
+# read $f'$ off `h_next` according to `cache["activation"]`. If your `rnn_step_forward` from
+# lesson 1 keeps another cache, paste it above and pass it too:
+# `check.rnn_step_backward(my_rnn_step_backward, forward=my_rnn_step_forward)`. **2.** Write
+# `rnn_backward(dh, cache)` from the step functions (`cache["steps"][t]` is step t's cache). The
+# checks compare with the reference on random cases and say *which* gradient and *which* time
+# step is off.
 
 # %%
 def my_rnn_step_backward(dh_next, cache):
-    # Your code here: da = dh_next * (1 - h_next**2); then equations (3).
+    # Your code here: da = dh_next * f'(a), f' read off h_next (tanh: 1 - h_next**2); then
+    # equations (3).
     raise NotImplementedError
 
 
@@ -271,6 +277,48 @@ verdict = check.rnn_backward(overwriting_rnn_backward)
 display(verdict)
 assert not verdict.passed and "accumulat" in verdict.message.lower()
 assert check.rnn_backward(rnn_backward).passed
+
+# %% [markdown]
+# **3.** Write the forward loop itself, `rnn_forward(x, h0, params, activation="tanh")`: `x` is
+# $(T, B, I)$, `h0` is $(B, H)$; return `(h, cache)` with `h` of shape $(T, B, H)$, `h[t]` the
+# state *after* reading `x[t]`, and `cache` whatever your backward pass needs (the step caches,
+# say). **4.** Write the centred finite difference a gradient check is made of,
+# `numerical_gradient(f, x, eps)`: for every entry $i$ of `x`,
+# $(f(x + \epsilon e_i) - f(x - \epsilon e_i)) / (2\epsilon)$, perturbing one entry at a time and
+# putting it back. The check uses $\epsilon = 10^{-3}$, where a one-sided difference is visibly
+# worse. **5.** Write truncated BPTT, `rnn_backward_truncated(dh, cache, k)`: the gradient is cut
+# between step $t-1$ and step $t$ whenever $t \bmod k = 0$ ($t$ from 0, so $t = 0$ counts).
+
+# %%
+def my_rnn_forward(x, h0, params, activation="tanh"):
+    # Your code here: h = h0; for each t, h = one step from x[t] and h; collect the states.
+    raise NotImplementedError
+
+
+check.rnn_forward(my_rnn_forward)
+
+# %%
+def my_numerical_gradient(f, x, eps=1e-6):
+    # Your code here: for idx in np.ndindex(x.shape): x[idx] += eps, ..., then restore x[idx].
+    raise NotImplementedError
+
+
+check.numerical_gradient(my_numerical_gradient)
+
+# %%
+def my_rnn_backward_truncated(dh, cache, k):
+    # Your code here: your rnn_backward, the carry zeroed after step t when t % k == 0.
+    raise NotImplementedError
+
+
+check.rnn_backward_truncated(my_rnn_backward_truncated)
+
+# %%
+from rnncourse.gradcheck import numerical_gradient
+
+assert check.rnn_forward(rnn_forward).passed  # the references pass their own checks
+assert check.numerical_gradient(numerical_gradient).passed
+assert check.rnn_backward_truncated(lambda dh, cache, k: rnn_backward(dh, cache, truncate=k)).passed
 
 # %% [markdown]
 # ## What it costs: count, then measure

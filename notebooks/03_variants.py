@@ -578,6 +578,28 @@ assert "tanh" in verdict.message
 assert check.lstm_step_forward(lstm_step_forward).passed  # the reference passes its own check
 
 # %% [markdown]
+# ## Exercise 1b: back through one LSTM step
+#
+# Write `my_lstm_step_backward(dh_next, dc_next, cache)` for the course's `lstm_step_forward`
+# (its cache holds `x, h_prev, c_prev, c_next, i, f, g, o, tanh_c, params`). `dc_next` is the
+# cell-state gradient from later steps; $c_t$ also reaches the loss through
+# $h_t = o_t \odot \tanh(c_t)$, so $\delta c_t = \delta c_{\text{next}} +
+# \delta h_t \odot o_t \odot (1 - \tanh^2 c_t)$. Return `(dx, dh_prev, dc_prev, grads)`.
+
+# %%
+def my_lstm_step_backward(dh_next, dc_next, cache):
+    # Your code here: dc, then each gate's d(pre-activation), then the products.
+    raise NotImplementedError
+
+
+check.lstm_step_backward(my_lstm_step_backward)
+
+# %%
+from rnncourse.np_lstm import lstm_step_backward
+
+assert check.lstm_step_backward(lstm_step_backward).passed  # the reference passes its own check
+
+# %% [markdown]
 # ## Exercise 2: one GRU step, torch form
 #
 # Write `my_gru_step_forward(x, h_prev, params)`: `params` has `W_xk`, `W_hk`, `b_k` for `k` in
@@ -611,6 +633,28 @@ display(verdict)
 assert not verdict.passed and verdict.details["mistake"] == "seed_form"
 assert "seed form" in verdict.message
 assert check.gru_step_forward(gru_step_forward).passed  # the reference passes its own check
+
+# %% [markdown]
+# ## Exercise 2b: back through one GRU step
+#
+# Write `my_gru_step_backward(dh_next, cache)` for the torch form (the cache of
+# `gru_step_forward` holds `x, h_prev, r, z, n, hn, params, form`, with
+# `hn = h_prev @ W_hn.T + b_hn`, the product the reset gate scales). Remember the direct path:
+# $h_{t-1}$ enters $h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$ itself. Return
+# `(dx, dh_prev, grads)`, `grads` with `b_hn` too.
+
+# %%
+def my_gru_step_backward(dh_next, cache):
+    # Your code here: dn, dz and the direct path, then through tanh and the sigmoids.
+    raise NotImplementedError
+
+
+check.gru_step_backward(my_gru_step_backward)
+
+# %%
+from rnncourse.np_gru import gru_step_backward
+
+assert check.gru_step_backward(gru_step_backward).passed  # the reference passes its own check
 
 # %% [markdown]
 # ## What this lesson measured

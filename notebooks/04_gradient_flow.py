@@ -393,7 +393,7 @@ def my_clip_grad_norm(grads, max_norm):
     raise NotImplementedError
 
 
-check.check_clip_grad_norm(my_clip_grad_norm)
+check.clip_grad_norm(my_clip_grad_norm)
 
 # %% [markdown]
 # The course's reference, `rnncourse.clipping.clip_grad_norm`, passes the same check and agrees
@@ -413,7 +413,7 @@ assert np.isclose(norm, torch_norm.item())
 assert all(np.allclose(c, t.grad.numpy(), rtol=1e-5) for c, t in zip(clipped, tensors))
 print(f"norm before {norm:.4f}, after {np.sqrt(sum((c ** 2).sum() for c in clipped)):.4f}; "
       f"torch agrees")
-assert check.check_clip_grad_norm(clip_grad_norm).passed  # the reference passes its own check
+assert check.clip_grad_norm(clip_grad_norm).passed  # the reference passes its own check
 
 # %% [markdown]
 # ## What this lesson measured

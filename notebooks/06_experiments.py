@@ -322,6 +322,49 @@ if RUN_LONGER:
         print(f"{name}: steps to MSE < 0.01 {[r.steps_to_target for r in runs]}")
 
 # %% [markdown]
+# ## Exercises: the language model's input and its loss
+#
+# The character model above starts with an **embedding** (row `v` of a table `W` of shape
+# $(V, D)$ is the vector of character `v`) and ends with a softmax **cross-entropy** at every
+# step. Write them in numpy. **1.** `embedding_forward(idx, W)`: `idx` $(T, B)$ ints, return
+# `(out, cache)` with `out[t, b] = W[idx[t, b]]`. **2.** `embedding_backward(dout, cache)`:
+# return `dW` $(V, D)$; a character that occurs several times collects the *sum* of its
+# gradients. **3.** `temporal_softmax_loss(logits, targets, mask)`: the mean, over the steps
+# with `mask` True (padding does not count), of $-\log \operatorname{softmax}(z_{t,b})_{y_{t,b}}$,
+# and its gradient `dlogits` $(T, B, V)$; the checks include logits near 1000.
+
+# %%
+from rnncourse import check
+
+
+def my_embedding_forward(idx, W):
+    # Your code here: index the rows of W.
+    raise NotImplementedError
+
+
+def my_embedding_backward(dout, cache):
+    # Your code here: add each dout[t, b] into row idx[t, b] of a zero dW.
+    raise NotImplementedError
+
+
+def my_temporal_softmax_loss(logits, targets, mask):
+    # Your code here: a stable log-softmax, pick the targets, mean over mask; then the gradient.
+    raise NotImplementedError
+
+
+display(check.embedding_forward(my_embedding_forward),
+        check.embedding_backward(my_embedding_backward),
+        check.temporal_softmax_loss(my_temporal_softmax_loss))
+
+# %%
+from rnncourse.np_embedding import embedding_backward, embedding_forward
+from rnncourse.np_softmax_loss import temporal_softmax_loss
+
+assert check.embedding_forward(embedding_forward).passed  # the references pass their checks
+assert check.embedding_backward(embedding_backward).passed
+assert check.temporal_softmax_loss(temporal_softmax_loss).passed
+
+# %% [markdown]
 # ## Summary
 #
 # Every run of this lesson, the same budget within each experiment. "baseline" is the number to

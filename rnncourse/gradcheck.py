@@ -112,6 +112,8 @@ class GradCheckEntry:
     key such as ``"W_hf"``), ``layer`` and ``direction`` (``"forward"``/``"reverse"``) locate a
     parameter in a stack, ``gate`` is read from the key. ``index`` is the worst entry, with its
     ``time_step`` for the input x, and ``analytic`` / ``numeric`` its two values.
+    ``step_errors[t]``, where the check failed, is the largest relative error of step t's own
+    contribution to this gradient (see :mod:`rnncourse.gradcheck_steps`).
     """
 
     name: str
@@ -125,6 +127,7 @@ class GradCheckEntry:
     time_step: int | None
     analytic: float
     numeric: float
+    step_errors: list | None = None  # per time step: the error of that step's own contribution
 
     def where(self) -> str:
         parts = [self.name]
@@ -139,13 +142,16 @@ class GradCheckEntry:
 @dataclass
 class GradCheckReport:
     """Per-array agreement of an analytic gradient with a reference; ``passed`` if every
-    relative error is at most ``tolerance``. ``worst`` is the entry with the largest error."""
+    relative error is at most ``tolerance``. ``worst`` is the entry with the largest error;
+    where the check failed, ``steps`` says at which time step (and in which gate) the error
+    enters, and :meth:`enters` says it in words."""
 
     cell: str
     config: dict
     reference: str
     tolerance: float
     entries: list = field(default_factory=list)
+    steps: object = None  # a gradcheck_steps.StepBreakdown where the check failed
     passed: bool = field(init=False)
 
     def __post_init__(self):
@@ -169,6 +175,42 @@ class GradCheckReport:
     def failing(self) -> list:
         return [e for e in self.entries if e.max_relative_error > self.tolerance]
 
+    def enters(self) -> str | None:
+        """Where the error enters, in words: time step and gate (None when not known)."""
+        b = self.steps
+        if b is None:
+            return None
+        if b.enters is not None:
+            params = [a for a in b.arrays if a != "x"]
+            gates = sorted({gate_of(a) for a in params if gate_of(a)},
+                           key=list(GATE_NAMES.values()).index)
+            where = f"in the {' and the '.join(gates)} ({', '.join(params)})" if gates else (
+                f"in {', '.join(b.arrays)}")
+            return (f"error enters at time step t={b.enters}, {where}: that step's own "
+                    "contribution is wrong, given the right gradient arriving at it")
+        carried = "dh_prev" + (", dc_prev" if self.cell == "lstm" else "")
+        if b.carry is not None:
+            return (f"every step's own contribution is right; the error is in what step "
+                    f"t={b.carry} carries back to step t={b.carry - 1} ({carried})")
+        if not b.note and {e.array for e in self.failing()} <= {"h0", "c0"}:
+            return ("every step's own contribution is right; the error is in what step t=0 "
+                    f"carries back to the initial state ({carried}, i.e. dh0"
+                    f"{', dc0' if self.cell == 'lstm' else ''})")
+        return b.note or None
+
+    def _step_lines(self) -> list[str]:
+        b = self.steps
+        if b is None or not b.errors:
+            return []
+        lines = ["per time step (largest relative error of each step's own contribution):"]
+        for e in self.failing():
+            if e.step_errors is None:
+                continue
+            cells = "  ".join(f"t={t} {err:.1e}{' <--' if err > self.tolerance else ''}"
+                              for t, err in enumerate(e.step_errors))
+            lines.append(f"  {e.name:<8} {cells}")
+        return lines
+
     def _title(self) -> str:
         cfg = ", ".join(f"{k}={v}" for k, v in self.config.items())
         verdict = "PASSED" if self.passed else "FAILED"
@@ -187,6 +229,9 @@ class GradCheckReport:
         if w is not None:
             lines.append(f"worst: {w.where()}: analytic {w.analytic:.10g}, {self.reference} "
                          f"{w.numeric:.10g}")
+        lines += self._step_lines()
+        if self.enters():
+            lines.append(self.enters())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -207,6 +252,10 @@ class GradCheckReport:
                 f"<td>{e.analytic:.6g}</td><td>{e.numeric:.6g}</td></tr>")
         w = self.worst
         summary = "" if w is None else f"<p>Worst: {esc(w.where())}.</p>"
+        if self._step_lines():
+            summary += "<pre>" + esc("\n".join(self._step_lines())) + "</pre>"
+        if self.enters():
+            summary += f"<p><b>{esc(self.enters()[0].upper() + self.enters()[1:])}.</b></p>"
         return (f'<div><p style="color:{color}"><b>{esc(self._title())}</b></p>'
                 "<table><tr><th>array</th><th>gate</th><th>max rel. error</th><th>worst index"
                 f"</th><th>t</th><th>analytic</th><th>{esc(self.reference)}</th></tr>"
@@ -490,7 +539,10 @@ def gradient_check(cell, *, input_size=3, hidden_size=4, seq_len=5, batch=2, see
             ``backward(d_output, cache, dh_n=..., dc_n=..., truncate=...)``: check your own.
 
     Returns:
-        A :class:`GradCheckReport` (``print`` it, or display it in a notebook).
+        A :class:`GradCheckReport` (``print`` it, or display it in a notebook). Where it fails
+        (one layer, one direction, no truncation), each step's own contribution is checked too:
+        the report then gives every failing array's error per time step and names the step and
+        gate where the error enters (:mod:`rnncourse.gradcheck_steps`).
     """
     validate.choice("cell", cell, CELLS)
     validate.choice("activation", activation, ACTIVATIONS)
@@ -546,6 +598,15 @@ def gradient_check(cell, *, input_size=3, hidden_size=4, seq_len=5, batch=2, see
     if truncate is not None:
         config["truncate"] = truncate
     config["tiny"] = tiny
-    return compare_gradients(cell, analytic, ref, num_layers=L, bidirectional=bidirectional,
-                             reference_name=reference, tolerance=tolerance, tiny=tiny,
-                             config=config)
+    report = compare_gradients(cell, analytic, ref, num_layers=L, bidirectional=bidirectional,
+                               reference_name=reference, tolerance=tolerance, tiny=tiny,
+                               config=config)
+    if not report.passed and L == 1 and not bidirectional and truncate is None:
+        from rnncourse.gradcheck_steps import step_breakdown  # it imports this module
+
+        report.steps = step_breakdown(cell, x, params_list, h0, c0, d_output, dh_n, dc_n,
+                                      backward, activation=activation, form=form,
+                                      tolerance=tolerance, tiny=tiny)
+        for e in report.entries:
+            e.step_errors = report.steps.errors.get(e.array)
+    return report

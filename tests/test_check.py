@@ -11,19 +11,34 @@ import pytest
 
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
+from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
+from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
+from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
 from rnncourse.np_lstm import lstm_step_forward as ref_lstm
 from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
+from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
+from rnncourse.np_softmax_loss import temporal_softmax_loss as ref_softmax_loss
 
 REFERENCES = {
     "rnn_step_forward": ref_rnn_step_forward,
     "rnn_step_backward": ref_rnn_step_backward,
+    "rnn_forward": ref_rnn_forward,
     "rnn_backward": ref_rnn_backward,
+    "rnn_backward_truncated": lambda dh, cache, k: ref_rnn_backward(dh, cache, truncate=k),
+    "numerical_gradient": ref_numerical_gradient,
     "lstm_step_forward": ref_lstm,
+    "lstm_step_backward": ref_lstm_backward,
     "gru_step_forward": ref_gru,
+    "gru_step_backward": ref_gru_backward,
     "clip_grad_norm": ref_clip,
+    "embedding_forward": ref_embedding_forward,
+    "embedding_backward": ref_embedding_backward,
+    "temporal_softmax_loss": ref_softmax_loss,
 }
 
 
@@ -46,7 +61,15 @@ def test_reference_passes(name):
     verdict = getattr(check, name)(REFERENCES[name])
     assert verdict.passed, verdict
     assert verdict.status == "passed" and bool(verdict)
-    assert getattr(check, "check_" + name) is getattr(check, name)
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_checks_have_one_spelling(name):
+    """``check.<exercise>`` only; the old ``check.check_<exercise>`` says what to call."""
+    with pytest.raises(AttributeError, match=f"call check.{name}"):
+        getattr(check, "check_" + name)
+    with pytest.raises(AttributeError, match="no attribute 'transformer'"):
+        check.transformer  # noqa: B018
 
 
 def test_rnn_step_forward_all_activations():
@@ -260,9 +283,12 @@ def test_gradient_off_by_a_constant_factor(factor, text):
     assert verdict.details["mistake"] is None
 
 
-def by_hand_step_backward(dh_next, cache, *, derivative=True, dx_transposed=False):
+def by_hand_step_backward(dh_next, cache, *, derivative=True, dx_transposed=False,
+                          tanh_only=False):
     x, h_prev, h, p = cache["x"], cache["h_prev"], cache["h_next"], cache["params"]
-    da = dh_next * (1 - h**2) if derivative else dh_next
+    activation = "tanh" if tanh_only else cache.get("activation", "tanh")
+    f_prime = {"tanh": 1 - h**2, "relu": (h > 0).astype(float), "sigmoid": h * (1 - h)}
+    da = dh_next * f_prime[activation] if derivative else dh_next
     dx = da @ (p["W_xh"].T if dx_transposed else p["W_xh"])
     grads = {"W_xh": da.T @ x, "W_hh": da.T @ h_prev, "b_h": da.sum(axis=0)}
     return dx, da @ p["W_hh"], grads
@@ -272,13 +298,13 @@ def test_by_hand_step_backward_passes_and_so_does_own_forward():
     assert check.rnn_step_backward(by_hand_step_backward).passed
 
     def own_forward(x, h_prev, params, activation="tanh"):
-        h = np.tanh(x @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])
-        return h, (x, h_prev, h, params)
+        h = ref_rnn_step_forward(x, h_prev, params, activation)[0]
+        return h, (x, h_prev, h, params, activation)
 
     def own_backward(dh_next, cache):
-        x, h_prev, h, p = cache
+        x, h_prev, h, p, activation = cache
         return by_hand_step_backward(dh_next, {"x": x, "h_prev": h_prev, "h_next": h,
-                                               "params": p})
+                                               "params": p, "activation": activation})
 
     assert check.rnn_step_backward(own_backward, forward=own_forward).passed
     failing(check.rnn_step_backward(own_backward, forward=lambda *a: 1 / 0),
@@ -298,7 +324,18 @@ def test_forgotten_tanh_derivative():
     def backward(dh_next, cache):
         return by_hand_step_backward(dh_next, cache, derivative=False)
 
-    failing(check.rnn_step_backward(backward), "backpropagate through the tanh")
+    failing(check.rnn_step_backward(backward), "backpropagate through the nonlinearity")
+
+
+def test_step_backward_checks_relu_and_sigmoid_too():
+    def tanh_only(dh_next, cache):
+        return by_hand_step_backward(dh_next, cache, tanh_only=True)
+
+    verdict = failing(check.rnn_step_backward(tanh_only), "tanh's derivative",
+                      "activation=relu", "cache['activation']")
+    assert verdict.details["mistake"] == "tanh_derivative_always"
+    assert check.rnn_step_backward(tanh_only, activations=("tanh",)).passed
+    assert check.rnn_step_backward(by_hand_step_backward).details["cases"] == 12
 
 
 def test_transposed_weight_gradient():
@@ -584,9 +621,21 @@ def _pack(name, out):
         return out["h_next"], None
     if name == "lstm_step_forward":
         return out["h_next"], out["c_next"], None
-    if name == "rnn_step_backward":
+    if name in ("rnn_step_backward", "gru_step_backward"):
         return out["dx"], out["dh_prev"], grads
-    if name == "rnn_backward":
+    if name == "lstm_step_backward":
+        return out["dx"], out["dh_prev"], out["dc_prev"], grads
+    if name == "rnn_forward":
+        return out["h"], None
+    if name == "numerical_gradient":
+        return out["grad"]
+    if name == "embedding_forward":
+        return out["out"], None
+    if name == "embedding_backward":
+        return out["dW"]
+    if name == "temporal_softmax_loss":
+        return out["loss"], out["dlogits"]
+    if name in ("rnn_backward", "rnn_backward_truncated"):
         return out["dx"], out["dh0"], grads
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
     return (clipped, out["norm"]) if "norm" in out else clipped
@@ -605,11 +654,15 @@ def _same(a, b):
 @pytest.mark.parametrize("name", check.EXERCISES)
 def test_every_catalogued_mistake_is_named_by_its_own_hint(name):
     """A learner who makes exactly mistake k (the catalogue's own variant) is told about k."""
-    from rnncourse.check import _exercises
+    from rnncourse.check._table import SPECS
 
-    factory = getattr(_exercises, f"{name}_exercise")
-    exercise = factory(("tanh", "relu")) if name == "rnn_step_forward" else factory()
-    cases = exercise.make_cases({})
+    options = {option.name: option.default for option in SPECS[name].options}
+    if name == "rnn_step_forward":
+        options["activations"] = ("tanh", "relu")
+    exercise = SPECS[name].exercise(options)
+    keys = [mistake.key for mistake in exercise.mistakes]
+    assert len(set(keys)) == len(keys), keys  # a key names one mistake (and its kept output)
+    cases = exercise.make_cases(options)
     for mistake in exercise.mistakes:
         def learner(*args, mistake=mistake):
             case = next(c for c in cases if _same(c.args, args))
@@ -630,3 +683,162 @@ def test_bad_options_give_a_verdict():
     verdict = check.rnn_step_forward(ref_rnn_step_forward, activations=("softmax",))
     failing(verdict, "activations: expected")
     assert check.rnn_step_forward(ref_rnn_step_forward, activations="relu").passed
+
+
+# --- the exercises added with the sliced package ------------------------------------------------
+
+def test_every_exercise_has_a_row_with_its_lesson():
+    from rnncourse.check._table import TABLE
+
+    assert len(TABLE) >= 10 and [spec.name for spec in TABLE] == list(check.EXERCISES)
+    assert all(spec.lesson[:2].isdigit() for spec in TABLE)
+
+
+def rnn_loop(x, h0, p, activation="tanh", *, carry=True, shift=False):
+    h, hs = h0, []
+    for t in range(x.shape[0]):
+        h_new = np.tanh(x[t] @ p["W_xh"].T + (h if carry else h0) @ p["W_hh"].T + p["b_h"])
+        hs.append(h if shift else h_new)
+        h = h_new
+    return np.stack(hs), None
+
+
+def test_rnn_forward_by_hand_and_slips():
+    assert check.rnn_forward(rnn_loop).passed
+    verdict = failing(check.rnn_forward(lambda *a: rnn_loop(*a, carry=False)), "starts from h0")
+    assert verdict.details["mistake"] == "no_carry"
+    failing(check.rnn_forward(lambda *a: rnn_loop(*a, shift=True)), "off-by-one")
+
+    def with_h0(x, h0, p, activation="tanh"):
+        h, _ = rnn_loop(x, h0, p)
+        return np.concatenate([h0[None], h]), None
+
+    failing(check.rnn_forward(with_h0), "expected shape (T, B, H) = (4, 3, 4), got (5, 3, 4)")
+
+
+def lstm_back(dh_next, dc_next, cache, *, dc_next_used=True, prime_f=True):
+    i, f, g, o, tc, p = (cache[k] for k in ("i", "f", "g", "o", "tanh_c", "params"))
+    dc = (dc_next if dc_next_used else 0) + dh_next * o * (1 - tc**2)
+    da = {"i": dc * g * i * (1 - i), "f": dc * cache["c_prev"] * (f * (1 - f) if prime_f else 1),
+          "g": dc * i * (1 - g**2), "o": dh_next * tc * o * (1 - o)}
+    grads = {}
+    for k in "ifgo":
+        grads.update({f"W_x{k}": da[k].T @ cache["x"], f"W_h{k}": da[k].T @ cache["h_prev"],
+                      f"b_{k}": da[k].sum(0)})
+    return (sum(da[k] @ p[f"W_x{k}"] for k in "ifgo"),
+            sum(da[k] @ p[f"W_h{k}"] for k in "ifgo"), dc * f, grads)
+
+
+def test_lstm_step_backward_by_hand_and_slips():
+    assert check.lstm_step_backward(lstm_back).passed
+    failing(check.lstm_step_backward(lambda *a: lstm_back(*a, dc_next_used=False)),
+            "dropped dc_next")
+    failing(check.lstm_step_backward(lambda *a: lstm_back(*a, prime_f=False)),
+            "nonlinearity of the forget gate f")
+    failing(check.lstm_step_backward(lambda dh, dc, cache: lstm_back(dh, dc, cache["i"])),
+            "keys x, h_prev, c_prev")
+
+
+def gru_back(dh_next, cache, *, direct=True):
+    x, h, r, z, n, hn, p = (cache[k] for k in ("x", "h_prev", "r", "z", "n", "hn", "params"))
+    da_n = dh_next * (1 - z) * (1 - n**2)
+    da_r = da_n * hn * r * (1 - r)
+    da_z = dh_next * (h - n) * z * (1 - z)
+    dhn = da_n * r
+    grads = {"W_xn": da_n.T @ x, "W_hn": dhn.T @ h, "b_n": da_n.sum(0), "b_hn": dhn.sum(0)}
+    for k, da in (("r", da_r), ("z", da_z)):
+        grads.update({f"W_x{k}": da.T @ x, f"W_h{k}": da.T @ h, f"b_{k}": da.sum(0)})
+    dx = da_n @ p["W_xn"] + da_r @ p["W_xr"] + da_z @ p["W_xz"]
+    dh = (dh_next * z if direct else 0) + dhn @ p["W_hn"] + da_r @ p["W_hr"] + da_z @ p["W_hz"]
+    return dx, dh, grads
+
+
+def test_gru_step_backward_by_hand_and_slips():
+    assert check.gru_step_backward(gru_back).passed
+    verdict = failing(check.gru_step_backward(lambda *a: gru_back(*a, direct=False)),
+                      "dh_prev differs", "direct path")
+    assert verdict.details["mistake"] == "no_direct_path"
+
+
+def centred(f, x, eps=1e-6, *, one_sided=False, restore=True):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = f(x)
+        x[idx] = old if one_sided else old - eps
+        grad[idx] = (up - f(x)) / (eps if one_sided else 2 * eps)
+        if restore:
+            x[idx] = old
+    return grad
+
+
+def test_numerical_gradient_by_hand_and_slips():
+    assert check.numerical_gradient(centred).passed
+    verdict = failing(check.numerical_gradient(lambda *a: centred(*a, one_sided=True)),
+                      "one-sided", "O(eps^2)")
+    assert verdict.details["mistake"] == "forward_difference"
+    failing(check.numerical_gradient(lambda *a: centred(*a, restore=False)),
+            "changed its input x in place")
+
+
+def test_embedding_by_hand_and_slips():
+    def lookup(idx, W):
+        return np.stack([[W[v] for v in row] for row in idx]), {"idx": idx, "W": W}
+
+    assert check.embedding_forward(lookup).passed
+    assert check.embedding_forward(lambda idx, W: (np.eye(W.shape[0])[idx] @ W, None)).passed
+
+    def loop_backward(dout, cache):
+        dW = np.zeros_like(cache["W"])
+        for (t, b), v in np.ndenumerate(cache["idx"]):
+            dW[v] += dout[t, b]
+        return dW
+
+    def fancy_backward(dout, cache):
+        dW = np.zeros_like(cache["W"])
+        dW[cache["idx"]] += dout
+        return dW
+
+    assert check.embedding_backward(loop_backward).passed
+    verdict = failing(check.embedding_backward(fancy_backward), "repeated tokens must accumulate",
+                      "np.add.at")
+    assert verdict.details["mistake"] == "not_accumulated"
+
+
+def softmax_ce(logits, targets, mask, *, stable=True, divide="count"):
+    z = logits - logits.max(-1, keepdims=True) if stable else logits
+    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    T, B, V = logits.shape
+    n = {"count": mask.sum(), "batch": B}[divide]
+    loss = -(np.log(p[np.arange(T)[:, None], np.arange(B)[None, :], targets]) * mask).sum() / n
+    d = p - np.eye(V)[targets]
+    return loss, d * mask[..., None] / n
+
+
+def test_temporal_softmax_loss_by_hand_and_slips():
+    assert check.temporal_softmax_loss(softmax_ce).passed
+    verdict = failing(check.temporal_softmax_loss(lambda *a: softmax_ce(*a, divide="batch")),
+                      "divided by the batch size")
+    assert verdict.details["mistake"] == "divided_by_batch"
+    failing(check.temporal_softmax_loss(lambda *a: softmax_ce(*a, stable=False)),
+            "NaN", "subtract each row's maximum", "logits near=1000")
+
+
+def truncated_bptt(dh, cache, k, *, t0_counts=True):
+    carry, dxs, grads = np.zeros_like(dh[0]), [None] * dh.shape[0], None
+    for t in reversed(range(dh.shape[0])):
+        dxs[t], carry, step = ref_rnn_step_backward(dh[t] + carry, cache["steps"][t])
+        grads = step if grads is None else {key: grads[key] + step[key] for key in grads}
+        if t % k == 0 and (t0_counts or t > 0):
+            carry = np.zeros_like(carry)
+    return np.stack(dxs), carry, grads
+
+
+def test_truncated_bptt_by_hand_and_slips():
+    assert check.rnn_backward_truncated(truncated_bptt).passed
+    verdict = failing(check.rnn_backward_truncated(
+        lambda *a: truncated_bptt(*a, t0_counts=False)), "t = 0 counts too")
+    assert verdict.details["mistake"] == "dh0_kept"
+    failing(check.rnn_backward_truncated(lambda dh, c, k: ref_rnn_backward(dh, c)),
+            "nothing was cut")

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rnncourse.gradcheck import (
+    GATE_NAMES,
     GradCheckReport,
     gate_of,
     gradient_check,
@@ -145,3 +146,91 @@ def test_passing_report_displays():
     assert "PASSED" in str(report) and "W_hh" in str(report)
     assert "passed=True" in repr(report)
     assert report.worst in report.entries
+
+
+# --- where a mid-sequence error enters (issue 16, edge 8) ---------------------------------------
+
+def planted_lstm_backward(gate, t0, factor, carry_factor=1.0):
+    """A by-hand LSTM BPTT over stacked_forward's cache (one layer), right except that gate
+    ``gate``'s pre-activation gradient at time step ``t0`` is multiplied by ``factor``, and the
+    cell-state gradient step t0 carries back by ``carry_factor``."""
+
+    def backward(d_output, cache, dh_n=None, dc_n=None, truncate=None):
+        run = cache["layers"][0]
+        x, h0, c0, h, c, p = run["x"], run["h0"], run["c0"], run["h"], run["c"], run["params"]
+        gates = run["gates"]
+        T, B, H = h.shape
+        dh = d_output.copy()
+        if dh_n is not None:
+            dh[-1] += dh_n[0]
+        dh_next, dc_next = np.zeros((B, H)), (np.zeros((B, H)) if dc_n is None else dc_n[0])
+        dx = np.zeros_like(x)
+        grads = {k: np.zeros_like(v) for k, v in p.items()}
+        for t in reversed(range(T)):
+            i, f, g, o = (gates[k][t] for k in "ifgo")
+            c_prev, h_prev = (c[t - 1], h[t - 1]) if t else (c0, h0)
+            dh_t = dh[t] + dh_next
+            tanh_c = np.tanh(c[t])
+            dc = dc_next + dh_t * o * (1 - tanh_c**2)
+            da = {"i": dc * g * i * (1 - i), "f": dc * c_prev * f * (1 - f),
+                  "g": dc * i * (1 - g**2), "o": dh_t * tanh_c * o * (1 - o)}
+            if t == t0:
+                da[gate] = da[gate] * factor  # the planted slip
+            dh_next = sum(da[k] @ p[f"W_h{k}"] for k in "ifgo")
+            dc_next = dc * f * (carry_factor if t == t0 else 1.0)
+            for k in "ifgo":
+                dx[t] += da[k] @ p[f"W_x{k}"]
+                grads[f"W_x{k}"] += da[k].T @ x[t]
+                grads[f"W_h{k}"] += da[k].T @ h_prev
+                grads[f"b_{k}"] += da[k].sum(axis=0)
+            if truncate is not None and t % truncate == 0:
+                dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
+        return dx, dh_next[None], dc_next[None], [grads]
+
+    return backward
+
+
+def test_by_hand_lstm_backward_is_right_without_the_slip():
+    assert gradient_check("lstm", seq_len=5, seed=0, reference="autograd",
+                          backward=planted_lstm_backward("f", 2, 1.0)).passed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_report_names_the_gate_and_step_where_a_planted_error_enters(seed):
+    """Old: the worst line named another gate in half the cases, the wrong step in a third."""
+    rng = np.random.default_rng([seed, 16])
+    gate, T = "ifgo"[rng.integers(4)], int(rng.integers(4, 8))
+    t0, factor = int(rng.integers(1, T)), float(rng.choice([-1.0, 0.5, 1.5]))
+    reference = "finite differences" if seed == 0 else "autograd"
+    report = gradient_check("lstm", seq_len=T, hidden_size=4, input_size=3, batch=2,
+                            seed=seed, reference=reference,
+                            backward=planted_lstm_backward(gate, t0, factor))
+    assert not report.passed
+    assert report.steps.enters == t0, (gate, t0, str(report))
+    assert set(report.steps.arrays) == {f"W_x{gate}", f"W_h{gate}", f"b_{gate}", "x"}, (
+        gate, t0, report.steps.arrays)
+    text = str(report)
+    assert f"error enters at time step t={t0}, in the {GATE_NAMES[gate]}" in text, text
+    # a parameter's error per time step: only t0's own contribution is wrong
+    w = report.entry(f"W_h{gate}")
+    assert len(w.step_errors) == T
+    assert [t for t, e in enumerate(w.step_errors) if e > report.tolerance] == [t0]
+    assert "per time step" in text and f"t={t0} " in text
+    assert "Error enters at time step" in report._repr_html_()
+
+
+def test_report_points_at_a_wrong_carry_between_steps():
+    report = gradient_check("lstm", seq_len=5, seed=3, reference="autograd",
+                            backward=planted_lstm_backward("f", 2, 1.0, carry_factor=0.5))
+    assert not report.passed and report.steps.enters is None, str(report)
+    assert report.steps.carry == 2, str(report)
+    assert "what step t=2 carries back to step t=1 (dh_prev, dc_prev)" in str(report)
+
+    def dh0_doubled(d_output, cache, dh_n=None, dc_n=None, truncate=None):
+        dx, dh0, dc0, grads = stacked_backward(d_output, cache, dh_n=dh_n, dc_n=dc_n,
+                                               truncate=truncate)
+        return dx, 2.0 * dh0, dc0, grads
+
+    report = gradient_check("rnn", seq_len=4, seed=3, reference="autograd",
+                            backward=dh0_doubled)
+    assert "what step t=0 carries back to the initial state" in str(report), str(report)

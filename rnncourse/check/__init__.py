@@ -2,96 +2,96 @@
 
 A learner writes, say, their own ``rnn_step_forward`` in a cell and runs
 ``check.rnn_step_forward(my_rnn_step_forward)``. The check runs it against the course's
-reference (``rnncourse.np_rnn`` and friends, ``rnncourse.clipping``) on several seeded random
-cases (B = 1, I != H, T = 1 included), compares every output, and returns a :class:`Verdict`: a
-green or red box in a notebook, plain text elsewhere. It never raises: a stub gets "not
-implemented yet", an exception its type, line and a hint, a wrong shape the expected
-``(B, H) = (3, 5)``, and wrong values the output, time step and, where the catalogue of known
-mistakes (``_mistakes.py``) recognises it, the mistake (transposed weight, gate order, missing
-bias, forgotten tanh, constant factor, off-by-one over time, gradients not accumulated, ...).
+reference (``rnncourse.np_rnn`` and friends, ``rnncourse.clipping``, ``rnncourse.gradcheck``)
+on several seeded random cases (B = 1, I != H, T = 1 included), compares every output, and
+returns a :class:`Verdict`: a green or red box in a notebook, plain text elsewhere. It never
+raises: a stub gets "not implemented yet", an exception its type, line and a hint, a wrong shape
+the expected ``(B, H) = (3, 5)``, and wrong values the output, time step and, where the
+exercise's catalogue of known mistakes recognises it, the mistake (transposed weight, gate
+order, missing bias, forgotten tanh, constant factor, off-by-one over time, gradients not
+accumulated, ...); where none does, how far each output is off and which gates or steps.
 
-Each check exists under two names, ``check.rnn_step_forward`` and ``check.check_rnn_step_forward``.
+Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``finite_diff``,
+``lstm_step``, ``gru_step``, ``clip``, ``embedding``, ``softmax_loss``) holds its cases,
+reference, catalogue, template and solution in a :class:`Spec`; ``_table.TABLE`` lists them,
+and this module makes one check per row, named after the exercise (``check.rnn_step_forward``,
+never ``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
 ``show_solution(name)`` shows the reference's source; ``template(name)`` gives a stub to start
 from.
 """
 
 from __future__ import annotations
 
-from . import _exercises
+import inspect
+
+from ._engine import Problem
 from ._engine import run as _run
 from ._solutions import show_solution, solution_source, template
+from ._spec import Spec
+from ._table import TABLE
 from ._verdict import Verdict
 
-EXERCISES = ("rnn_step_forward", "rnn_step_backward", "rnn_backward", "lstm_step_forward",
-             "gru_step_forward", "clip_grad_norm")
+
+def _make_check(spec: Spec):
+    """The public check of one table row: ``check(fn, **options) -> Verdict``, never raises."""
+    defaults = {option.name: option.default for option in spec.options}
+    made = {}  # options -> (exercise, cases): the cases are seeded, so build them once
+
+    def exercise(read):
+        if any(callable(v) for v in read.values()):  # learner code builds the cases
+            return spec.exercise(read), None
+        key = tuple(sorted(read.items()))
+        if key not in made:
+            ex = spec.exercise(read)
+            try:
+                made[key] = (ex, ex.make_cases(read))
+            except Exception:  # the engine reports it
+                return ex, None
+        return made[key]
+
+    def check(fn, **options) -> Verdict:
+        unknown = [k for k in options if k not in defaults]
+        if unknown:
+            allowed = ", ".join(defaults) or "none"
+            return Verdict(False, f"{spec.name}: unknown option {', '.join(unknown)} (options: "
+                           f"{allowed}).", {"exercise": spec.name, "status": "invalid"})
+        read = {}
+        for option in spec.options:
+            try:
+                read[option.name] = option.read(options.get(option.name, option.default))
+            except Problem as problem:
+                return Verdict(False, str(problem), {"exercise": spec.name,
+                                                     "status": "invalid"})
+        try:
+            ex, cases = exercise(read)
+        except Exception as exc:  # a bug in the course must not reach the learner as a traceback
+            return Verdict(False, f"The check itself failed ({type(exc).__name__}: {exc}). This "
+                           "is a bug in the course, not in your code: please report it.",
+                           {"exercise": spec.name, "status": "invalid"})
+        return _run(ex, fn, read, cases)
+
+    check.__name__ = check.__qualname__ = spec.name
+    check.__module__ = __name__
+    check.__doc__ = spec.summary
+    check.__signature__ = inspect.Signature(
+        [inspect.Parameter("fn", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default)
+           for o in spec.options],
+        return_annotation=Verdict)
+    check.exercise = spec.name
+    return check
 
 
-def _named(name):
-    def mark(function):
-        function.exercise = name
-        return function
-    return mark
+_CHECKS = {spec.name: _make_check(spec) for spec in TABLE}
+globals().update(_CHECKS)
+EXERCISES = tuple(_CHECKS)
 
 
-@_named("rnn_step_forward")
-def rnn_step_forward(fn, *, activations=("tanh",)) -> Verdict:
-    """Check ``fn(x, h_prev, params, activation) -> (h_next, cache)``; tanh unless
-    ``activations`` lists more (``("tanh", "relu", "sigmoid")``)."""
-    known = ("tanh", "relu", "sigmoid")
-    if isinstance(activations, str):
-        activations = (activations,)
-    if not isinstance(activations, (tuple, list)) or not activations or any(
-            a not in known for a in activations):
-        return Verdict(False, f"activations: expected a tuple of names from {known}, got "
-                       f"{activations!r}.", {"exercise": "rnn_step_forward", "status": "invalid"})
-    return _run(_exercises.rnn_step_forward_exercise(tuple(activations)), fn)
+def __getattr__(name):
+    if name.startswith("check_") and name[len("check_"):] in _CHECKS:
+        raise AttributeError(f"check.{name} is not a check: the checks are named after their "
+                             f"exercise, call check.{name[len('check_'):]}(...) instead.")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@_named("rnn_step_backward")
-def rnn_step_backward(fn, *, forward=None) -> Verdict:
-    """Check ``fn(dh_next, cache) -> (dx, dh_prev, grads)``.
-
-    The caches come from the course's ``rnn_step_forward`` (a dict with ``x``, ``h_prev``,
-    ``h_next``, ``params``, ``activation``), or from ``forward`` (your own forward step) if given.
-    """
-    return _run(_exercises.rnn_step_backward_exercise(), fn, {"forward": forward})
-
-
-@_named("rnn_backward")
-def rnn_backward(fn) -> Verdict:
-    """Check full BPTT ``fn(dh, cache) -> (dx, dh0, grads)``, ``cache`` from the course's
-    ``rnn_forward`` (its ``cache["steps"][t]`` are the step caches)."""
-    return _run(_exercises.rnn_backward_exercise(), fn)
-
-
-@_named("lstm_step_forward")
-def lstm_step_forward(fn) -> Verdict:
-    """Check ``fn(x, h_prev, c_prev, params) -> (h_next, c_next, cache)``."""
-    return _run(_exercises.lstm_step_forward_exercise(), fn)
-
-
-@_named("gru_step_forward")
-def gru_step_forward(fn) -> Verdict:
-    """Check the torch-form GRU step ``fn(x, h_prev, params) -> (h_next, cache)``."""
-    return _run(_exercises.gru_step_forward_exercise(), fn)
-
-
-@_named("clip_grad_norm")
-def clip_grad_norm(fn) -> Verdict:
-    """Check ``fn(grads, max_norm)`` (a list of arrays) returning ``(clipped, norm)`` or just
-    ``clipped``: global-norm clipping after Pascanu et al. (2013)."""
-    return _run(_exercises.clip_grad_norm_exercise(), fn)
-
-
-check_rnn_step_forward = rnn_step_forward
-check_rnn_step_backward = rnn_step_backward
-check_rnn_backward = rnn_backward
-check_lstm_step_forward = lstm_step_forward
-check_gru_step_forward = gru_step_forward
-check_clip_grad_norm = clip_grad_norm
-
-__all__ = ["EXERCISES", "Verdict", "check_clip_grad_norm", "check_gru_step_forward",
-           "check_lstm_step_forward", "check_rnn_backward", "check_rnn_step_backward",
-           "check_rnn_step_forward", "clip_grad_norm", "gru_step_forward", "lstm_step_forward",
-           "rnn_backward", "rnn_step_backward", "rnn_step_forward", "show_solution",
-           "solution_source", "template"]
+__all__ = ["EXERCISES", "Verdict", "show_solution", "solution_source", "template", *_CHECKS]

@@ -41,6 +41,7 @@ class Case:
     arg_names: tuple
     sizes: dict
     data: dict = field(default_factory=dict)  # whatever the reference and the mistakes need
+    want: dict | None = None  # the reference's outputs, computed once
 
     @property
     def label(self) -> str:
@@ -66,6 +67,10 @@ class Exercise:
     output_dims: Callable[[str], tuple | None]  # output name -> axis symbols, None: literal
     input_dims: dict                           # argument name -> axis symbols
     mistakes: list = field(default_factory=list)
+    error_note: str = ""        # appended when the learner's function raises (e.g. cache format)
+    new_arrays: bool = False    # outputs must not be (views of) the inputs
+    localise: Callable | None = None  # (case, call) -> [lines]: where the values go wrong
+    nan_hint: str = ""          # added where an output has NaN or inf entries
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -116,8 +121,18 @@ def describe_arg(name, value, dims, sizes) -> str:
 # --- comparing ---------------------------------------------------------------------------------
 
 def close(a, b) -> bool:
+    """``np.allclose(a, b, RTOL, ATOL)`` for arrays of one shape, written out (it is called
+    hundreds of times per check: the catalogue search compares every variant)."""
     a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
+    if a.shape != b.shape:
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.abs(a - b) <= ATOL + RTOL * np.abs(b)
+    if ok.all():
+        return True
+    if np.isfinite(a).all() and np.isfinite(b).all():
+        return False
+    return bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))  # inf == inf counts as close
 
 
 def _to_array(value):
@@ -152,22 +167,48 @@ def shape_message(name, got, want, dims, sizes) -> str:
     return msg
 
 
+def swapped_pairs(got, want, names) -> list[tuple[str, str]]:
+    """Pairs of outputs the learner returned in each other's place."""
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if a in got and b in got and b in want and a in want and close(got[a], want[b]) \
+                    and close(got[b], want[a]) and not close(want[a], want[b]):
+                pairs.append((a, b))
+    return pairs
+
+
+def swap_hint(pairs) -> str:
+    return " ".join(f"You returned {a} and {b} in each other's place: swap them in your "
+                    "`return`." for a, b in pairs)
+
+
+def amounts(got, want, names) -> list[str]:
+    """How far each wrong output is off: largest absolute error, and relative to its size."""
+    parts = []
+    for name in names:
+        g, w = got[name], want[name]
+        if not np.all(np.isfinite(g)):
+            parts.append(f"{name} has NaN or inf entries")
+            continue
+        err = np.abs(g - w)
+        size = float(np.max(np.abs(w))) if w.size else 0.0
+        bad = int(np.sum(~np.isclose(g, w, rtol=RTOL, atol=ATOL)))
+        rel = f", {100 * float(err.max()) / size:.3g}% of its largest entry" if size > 0 else ""
+        parts.append(f"{name} by up to {float(err.max()):.3g}{rel} ({bad} of {g.size} entries "
+                     "wrong)")
+    return ["Off: " + "; ".join(parts) + "."] if parts else []
+
+
 def _generic_hints(ex, case, got, want, wrong) -> list[str]:
     hints = []
-    done = set()
-    for i, a in enumerate(wrong):  # outputs returned in each other's place
-        for b in wrong[i + 1:]:
-            if got[a].shape == want[b].shape and close(got[a], want[b]) \
-                    and close(got[b], want[a]):
-                hints.append(f"You returned {a} and {b} in each other's place: swap them.")
-                done |= {a, b}
     for name in wrong:
-        if name in done:
-            continue
         g, w = got[name], want[name]
         dims = ex.output_dims(name)
         if not np.all(np.isfinite(g)):
-            hints.append(f"{name} contains NaN or inf values.")
+            said = any("NaN" in h for h in hints)
+            hints.append(f"{name} contains NaN or inf values." + (
+                f" {ex.nan_hint}" if ex.nan_hint and not said else ""))
         elif np.allclose(g, 0.0, atol=ATOL) and not np.allclose(w, 0.0, atol=ATOL):
             hints.append(f"{name} is all zeros: it is never filled in (or overwritten at the end).")
         elif g.ndim == 2 and g.shape[0] == g.shape[1] and close(g, w.T):
@@ -209,18 +250,26 @@ def _time_lines(ex, got, want, wrong) -> list[str]:
 
 
 def _mistake_output(mistake, case):
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            out = mistake.fn(case.data)
-    except Exception:
-        return None
-    return out or None
+    """What ``mistake`` computes on ``case``; kept in the case (cases are built once per
+    process and a learner re-runs a check many times)."""
+    outputs = case.data.setdefault("_mistake_outputs", {})
+    if mistake.key not in outputs:
+        try:
+            outputs[mistake.key] = mistake.fn(case.data) or None
+        except Exception:
+            outputs[mistake.key] = None
+    return outputs[mistake.key]
 
 
 def find_mistake(ex, case, got, want, wrong):
     """The first catalogued mistake whose outputs equal the learner's (on every output it makes,
     covering every output the learner got wrong)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return _find_mistake(ex, case, got, want, wrong)
+
+
+def _find_mistake(ex, case, got, want, wrong):
     for mistake in ex.mistakes:
         out = _mistake_output(mistake, case)
         if out is None:
@@ -236,6 +285,26 @@ def find_mistake(ex, case, got, want, wrong):
 
 
 # --- calling the learner's function ----------------------------------------------------------
+
+def call_copied(fn, args, names, printed: io.StringIO):
+    """Call learner code on deep copies of ``args``: ``(result, exception, changed)`` where
+    ``changed`` names the arguments it modified in place. The originals stay intact."""
+    copies = copy.deepcopy(args)
+    result, exc = _call(fn, copies, printed)
+    changed = [n for n, b, a in zip(names, args, copies) if _changed(b, a)]
+    return result, exc, changed, copies
+
+
+def _arrays(value):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays(item)
+
 
 def _call(fn, args, printed: io.StringIO):
     buffer = io.StringIO()
@@ -306,7 +375,8 @@ def _verdict(ex, passed, status, message, **details) -> Verdict:
 def _changed(before, after) -> bool:
     if isinstance(before, np.ndarray):
         return not (isinstance(after, np.ndarray) and before.shape == after.shape
-                    and np.array_equal(before, after, equal_nan=True))
+                    and ((before == after).all()
+                         or np.array_equal(before, after, equal_nan=True)))
     if isinstance(before, dict):
         return not isinstance(after, dict) or before.keys() != after.keys() or any(
             _changed(before[k], after[k]) for k in before)
@@ -316,17 +386,18 @@ def _changed(before, after) -> bool:
     return False
 
 
-def run(ex: Exercise, fn, options: dict | None = None) -> Verdict:
-    """Check ``fn`` against the reference of ``ex``; never raises."""
+def run(ex: Exercise, fn, options: dict | None = None, cases: list | None = None) -> Verdict:
+    """Check ``fn`` against the reference of ``ex`` (on ``cases``, by default
+    ``ex.make_cases(options)``); never raises."""
     try:
-        return _run(ex, fn, options or {})
+        return _run(ex, fn, options or {}, cases)
     except Exception as exc:  # a bug in the check must not reach the learner as a traceback
         return _verdict(ex, False, "invalid",
                         f"The check itself failed ({type(exc).__name__}: {exc}). This is a bug in "
                         "the course, not in your code: please report it.")
 
 
-def _run(ex: Exercise, fn, options: dict) -> Verdict:
+def _run(ex: Exercise, fn, options: dict, cases) -> Verdict:
     if not callable(fn):
         looks = " (it looks like the result of calling it)" if isinstance(
             fn, (tuple, list, np.ndarray, dict)) else ""
@@ -336,7 +407,8 @@ def _run(ex: Exercise, fn, options: dict) -> Verdict:
                         f"value of type {type(fn).__name__}{looks}. It will be called as "
                         f"`{ex.call}`.")
     try:
-        cases = ex.make_cases(options)
+        if cases is None:
+            cases = ex.make_cases(options)
     except ImportError as exc:
         return _verdict(ex, False, "invalid",
                         f"The course's reference for {ex.name} is not available ({exc}).")
@@ -344,9 +416,11 @@ def _run(ex: Exercise, fn, options: dict) -> Verdict:
         return _verdict(ex, False, "invalid", str(problem))
     printed = io.StringIO()
     for index, case in enumerate(cases):
-        want = {k: np.asarray(v, dtype=np.float64) for k, v in ex.reference(case).items()}
-        args = copy.deepcopy(case.args)
-        result, exc = _call(fn, args, printed)
+        if case.want is None:
+            case.want = {k: np.asarray(v, dtype=np.float64)
+                         for k, v in ex.reference(case).items()}
+        want = case.want
+        result, exc, changed, args = call_copied(fn, case.args, case.arg_names, printed)
         info = {"case": case.label, "case_index": index, "cases": len(cases),
                 "printed": printed.getvalue()[:2000]}
         if isinstance(exc, NotImplementedError) or (exc is None and result is None):
@@ -362,8 +436,9 @@ def _run(ex: Exercise, fn, options: dict) -> Verdict:
             message = (f"Your function raised {type(exc).__name__}: "
                        f"{str(exc).strip()[:300]}{_where(exc)}.\n{_error_hint(ex, case, exc)}\n"
                        f"The check called `{ex.call}` on case {case.label}: {described}.")
+            if ex.error_note:
+                message += "\n" + ex.error_note
             return _verdict(ex, False, "error", message, error=type(exc).__name__, **info)
-        changed = [n for n, b, a in zip(case.arg_names, case.args, args) if _changed(b, a)]
         if changed:
             return _verdict(ex, False, "wrong",
                             f"Your function changed its input {_names(changed)} in place (e.g. "
@@ -373,7 +448,28 @@ def _run(ex: Exercise, fn, options: dict) -> Verdict:
             got_raw = ex.unpack(result, case)
         except Problem as problem:
             return _verdict(ex, False, "wrong", str(problem), **info)
+        if ex.new_arrays:
+            inputs = list(_arrays(args))
+            shared = [name for name, value in got_raw.items() if isinstance(value, np.ndarray)
+                      and any(np.shares_memory(value, a) for a in inputs)]
+            if shared:
+                return _verdict(ex, False, "wrong",
+                                f"{_names(shared)} "
+                                + ("is the input array itself (or a view of it)"
+                                   if len(shared) == 1 else
+                                   "are the input arrays themselves (or views of them)")
+                                + ", on case "
+                                f"{case.label}: the exercise asks for new arrays, so that the "
+                                "caller's gradients stay as they were. Return `g * scale`, or "
+                                "`g.copy()` when nothing needs clipping.", **info)
         got, messages = {}, []
+        shapes_off = [n for n in want if n in got_raw and _to_array(got_raw[n]) is not None
+                      and _to_array(got_raw[n]).shape != want[n].shape]
+        arrays = {n: _to_array(got_raw[n]) for n in shapes_off}
+        pairs = swapped_pairs(arrays, want, shapes_off) if len(shapes_off) > 1 else []
+        if pairs:
+            return _verdict(ex, False, "wrong", swap_hint(pairs) + f" (Case {case.label}.)",
+                            mistake="swapped_outputs", **info)
         for name, w in want.items():
             if name not in got_raw:
                 continue  # an optional output the learner does not return
@@ -382,45 +478,82 @@ def _run(ex: Exercise, fn, options: dict) -> Verdict:
                 messages.append(f"{name}: expected a numpy array of numbers, got "
                                 f"{type(got_raw[name]).__name__}.")
             elif g.shape != w.shape:
-                messages.append(shape_message(name, g, w, ex.output_dims(name), case.sizes))
+                messages.append(shape_message(name, g, w, ex.output_dims(name), case.sizes)
+                                + f" (Case {case.label}.)")
             else:
                 got[name] = g
         if messages:
-            return _verdict(ex, False, "wrong", "\n".join(messages + _passed_note(index)),
+            return _verdict(ex, False, "wrong", "\n".join(messages + _passed_note(index, case)),
                             **info)
         wrong = [n for n in got if not close(got[n], want[n])]
         if wrong:
-            return _wrong(ex, case, got, want, wrong, index, len(cases), info)
+            return _wrong(ex, fn, case, got, want, wrong, index, info)
     return _verdict(ex, True, "passed",
                     f"All {len(cases)} cases match the reference "
                     f"({'; '.join(c.label for c in cases)}). Well done!",
                     cases=len(cases), printed=printed.getvalue()[:2000])
 
 
-def _passed_note(index) -> list[str]:
+def _passed_note(index, case) -> list[str]:
     if not index:
         return []
     return [f"(The first {index} case{'s' if index > 1 else ''} passed: the problem shows only "
-            "with these sizes.)"]
+            f"with case {case.label}.)"]
 
 
-def _wrong(ex, case, got, want, wrong, index, n_cases, info) -> Verdict:
+def _localise(ex, fn, case) -> list[str]:
+    """The exercise's own localisation (probing gates, time steps), run on copies."""
+    if ex.localise is None:
+        return []
+
+    def call(args):
+        result, exc = _call(fn, copy.deepcopy(args), io.StringIO())
+        if exc is not None:
+            return None
+        try:
+            out = ex.unpack(result, case)
+        except Problem:
+            return None
+        arrays = {k: _to_array(v) for k, v in out.items()}
+        return {k: v for k, v in arrays.items() if v is not None}
+
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return ex.localise(case, call)
+    except Exception:  # localising is a bonus: never let it break the verdict
+        return []
+
+
+def _wrong(ex, fn, case, got, want, wrong, index, info) -> Verdict:
     right = [n for n in got if n not in wrong]
     head = f"{_names(wrong)} {'differs' if len(wrong) == 1 else 'differ'} from the reference"
     if right:
         head += f" ({_names(right)} {'is' if len(right) == 1 else 'are'} right)"
     lines = [head + f", on case {case.label}."]
-    mistake = find_mistake(ex, case, got, want, wrong)
+    pairs = swapped_pairs(got, want, wrong)
+    swapped = {n for pair in pairs for n in pair}
+    mistake = None
+    if pairs and swapped == set(wrong):
+        lines.append(swap_hint(pairs))
+        key = "swapped_outputs"
+    else:
+        mistake = find_mistake(ex, case, got, want, wrong)
+        key = None if mistake is None else mistake.key
     if mistake is not None:
         lines.append("Likely cause: " + mistake.hint)
-    else:
-        lines += _generic_hints(ex, case, got, want, wrong) or [
-            "No mistake from the course's catalogue matches: compare your code with the "
-            "equations line by line, one output at a time."]
+    elif key is None:
+        rest = [n for n in wrong if n not in swapped]
+        hints = ([swap_hint(pairs)] if pairs else []) + _generic_hints(ex, case, got, want, rest)
+        lines += hints or [
+            "No mistake from the course's catalogue matches (two slips at once, perhaps): "
+            "compare your code with the equations line by line, one output at a time."]
+        lines += amounts(got, want, wrong)
+        lines += _localise(ex, fn, case)
     lines += _time_lines(ex, got, want, wrong)
-    lines += _passed_note(index)
+    lines += _passed_note(index, case)
     diffs = {n: float(np.max(np.abs(got[n] - want[n]))) if np.all(np.isfinite(got[n]))
              else float("inf") for n in wrong}
     return _verdict(ex, False, "wrong", "\n".join(lines),
-                    mistake=None if mistake is None else mistake.key, wrong=wrong,
+                    mistake=key, wrong=wrong,
                     max_abs_diff=diffs, **info)

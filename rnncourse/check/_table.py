@@ -1,0 +1,37 @@
+"""The table of exercises: one row per exercise, in course order. ``rnncourse.check`` makes one
+public check function per row (``check.<name>``), and ``show_solution`` and ``template`` read
+their rows. Adding an exercise is one family module declaring a :class:`Spec` and one row here
+(see docs/conventions.md)."""
+
+from __future__ import annotations
+
+from . import (
+    clip,
+    embedding,
+    finite_diff,
+    gru_step,
+    lstm_step,
+    rnn_seq,
+    rnn_step,
+    softmax_loss,
+)
+
+TABLE = (
+    rnn_step.FORWARD,      # lesson 1
+    rnn_step.BACKWARD,     # lesson 2
+    rnn_seq.FORWARD,       # lesson 2
+    rnn_seq.BACKWARD,      # lesson 2
+    rnn_seq.TRUNCATED,     # lesson 2
+    finite_diff.CENTRED,   # lesson 2
+    lstm_step.FORWARD,     # lesson 3
+    lstm_step.BACKWARD,    # lesson 3
+    gru_step.FORWARD,      # lesson 3
+    gru_step.BACKWARD,     # lesson 3
+    clip.CLIP,             # lesson 4
+    embedding.FORWARD,     # lesson 6
+    embedding.BACKWARD,    # lesson 6
+    softmax_loss.LOSS,     # lesson 6
+)
+
+SPECS = {spec.name: spec for spec in TABLE}
+assert len(SPECS) == len(TABLE), "two rows with one name"
