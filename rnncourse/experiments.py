@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from . import tasks, validate
 from .models import CELLS, CORES, CharLM, SequenceRegressor
 from .parallel import run_each, worker_count
+from .tables import format_table
 from .train import TrainResult, eval_on, train
 
 __all__ = [
@@ -364,39 +365,3 @@ def summary_row(experiment: str, model: str, result: TrainResult, *, metric: str
             "value": float(value), "baseline": None if baseline is None else float(baseline),
             "beats baseline": None if baseline is None else bool(value < baseline),
             "target": target}
-
-
-def _cell(value, digits):
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, *,
-                 digits: int = 4) -> str:
-    """A Markdown table of ``rows`` (dicts), with ``columns`` (default: the first row's keys).
-
-    Floats are shown with ``digits`` significant digits, ``None`` as a dash, booleans as yes/no.
-    """
-    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence) or not rows:
-        raise TypeError(f"rows: expected a non-empty list of dicts, got {type(rows).__name__}")
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise TypeError(f"rows[{i}]: expected a dict, got {type(row).__name__}")
-    columns = list(rows[0]) if columns is None else list(columns)
-    missing = sorted({c for row in rows for c in columns if c not in row})
-    if missing:
-        raise ValueError(f"columns: expected keys present in every row, got {missing} missing "
-                         f"from some rows")
-    digits = validate.positive_int("digits", digits)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row[c], digits).replace("|", "\\|")
-                                        for c in columns) + " |")
-    return "\n".join(lines)
