@@ -31,7 +31,8 @@
 #    GRU (Chung et al. 2014) on the same budget,
 # 4. watched clipping rescue a diverging run, a bidirectional network read the future, and
 #    attention remove the fixed-vector bottleneck,
-# 5. compiled everything into one table: claim, experiment, our number, agrees or not.
+# 5. compiled everything into one table: claim, experiment, our number, and the verdict:
+#    agrees, partly or disagrees, with the reason whenever it is not "agrees".
 
 # %%
 import sys
@@ -108,10 +109,10 @@ fig.show()
 
 claims.append(Claim("bengio1994", "contracting dynamics make the gradient decay exponentially",
                     "orthogonal W_hh, σ_max = 0.9, T = 100",
-                    f"||dL/dh_0|| = {at_09['grad_at_t0']:.1e} (0.9^100 = 2.7e-5)", "yes"))
+                    f"||dL/dh_0|| = {at_09['grad_at_t0']:.1e} (0.9^100 = 2.7e-5)", "agrees"))
 claims.append(Claim("pascanu2013", "the gradient's per-step rate is bounded by γ σ_max",
                     "tanh and sigmoid, 4 values of σ_max each, bound reached",
-                    f"rate = γ σ_max within {worst:.0e} (relative)", "yes"))
+                    f"rate = γ σ_max within {worst:.0e} (relative)", "agrees"))
 
 # %% [markdown]
 # Both curves of each colour coincide: the sigmoid with $\sigma_{\max} = 3.6$ vanishes exactly as
@@ -150,7 +151,7 @@ fig.show()
 claims.append(Claim("hochreiter1997", "the constant error carousel keeps the gradient over long lags",
                     "LSTM with f = 1 vs tanh RNN, T = 200, inputs of scale 1",
                     f"rate {lstm_cec.rate:.3f} vs {rnn_cec.rate:.3f}; at t = 0: "
-                    f"{lstm_cec.norms[0]:.2f} vs {rnn_cec.norms[0]:.0e}", "yes"))
+                    f"{lstm_cec.norms[0]:.2f} vs {rnn_cec.norms[0]:.0e}", "agrees"))
 
 # %% [markdown]
 # ## 3 · Without a forget gate the cell state grows (Gers, Schmidhuber & Cummins 2000)
@@ -202,7 +203,7 @@ claims.append(Claim("gers2000", "without a forget gate the cell state grows and 
                     "random LSTM, 1000 steps of noise, never reset",
                     f"mean|c| {free.mean_abs_c[-1]:.0f} (∝ t^{free.growth_exponent:.2f}), "
                     f"{free.saturated[-1]:.0%} saturated; with a forget gate "
-                    f"{growth['forget gate, b_f = 0'].mean_abs_c[-1]:.2f}, 0%", "yes"))
+                    f"{growth['forget gate, b_f = 0'].mean_abs_c[-1]:.2f}, 0%", "agrees"))
 
 # %% [markdown]
 # Without a forget gate the state drifts linearly (exponent about 1): every unit's $i_t g_t$ has
@@ -386,7 +387,7 @@ fig.show()
 claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gradients explode",
                     "tanh RNN, W_hh = 2Q, SGD 0.1, 200 steps, with and without",
                     f"unclipped diverges at step {plain.diverged_at}; clipped loss "
-                    f"{first:.3f} → {last:.3f}", "yes"))
+                    f"{first:.3f} → {last:.3f}", "agrees"))
 
 # %% [markdown]
 # ## 7 · Reading the future: bidirectional RNNs (Schuster & Paliwal 1997)
@@ -419,7 +420,7 @@ fig.show()
 claims.append(Claim("schuster1997", "a bidirectional RNN beats a one-directional one",
                     "centred moving average, T = 20, matched parameters, 300 steps",
                     f"test MSE {bi.final_eval:.1e} vs {uni.final_eval:.4f} (floor {floor:.4f})",
-                    "yes"))
+                    "agrees"))
 
 # %% [markdown]
 # ## 8 · Attention removes the bottleneck (Bahdanau, Cho & Bengio 2015)
@@ -459,7 +460,7 @@ fig.show()
 claims.append(Claim("bahdanau2015", "without attention, accuracy falls with source length",
                     "digit reversal, 5-12 digits, 100 steps, with and without attention",
                     f"no attention: {short_no:.2f} (5-6 digits) → {long_no:.2f} (11-12); "
-                    f"attention: {long_att:.2f} at 11-12", "yes"))
+                    f"attention: {long_att:.2f} at 11-12", "agrees"))
 
 # %% [markdown]
 # ## 9 · What matters most: the learning rate (Greff et al. 2017)
@@ -494,7 +495,7 @@ fig.show()
 claims.append(Claim("greff2017", "the learning rate matters far more than the hidden size",
                     "LSTM on sunspots, 3 learning rates × 2 hidden sizes, 200 steps",
                     f"learning rate explains {sweep.share['learning rate']:.0%} of the variation "
-                    f"of log MSE, hidden size {sweep.share['hidden size']:.0%}", "yes"))
+                    f"of log MSE, hidden size {sweep.share['hidden size']:.0%}", "agrees"))
 
 # %% [markdown]
 # A caveat you should always attach to such a sweep: with a fixed budget, a learning rate that is
@@ -508,8 +509,7 @@ claims.append(Claim("greff2017", "the learning rate matters far more than the hi
 
 # %%
 display(Markdown(literature.claims_table(claims)))
-verdicts = [c.agrees for c in claims]
-print(f"{verdicts.count('yes')} agree, {verdicts.count('partly')} partly, {verdicts.count('no')} not")
+print(literature.verdict_summary([c.verdict for c in claims]))
 findings["claims"] = [c.to_dict() for c in claims]
 path = save_result("05_literature", "literature", findings)
 print(f"saved {len(findings)} groups of measurements to {path}")
