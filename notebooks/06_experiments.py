@@ -94,10 +94,9 @@ RUN_LONGER = False
 
 # %%
 CELLS = {"tanh RNN": {"cell": "rnn"}, "LSTM": {"cell": "lstm"}, "GRU": {"cell": "gru"}}
-ADDING = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0, target=0.01,
-              n_test=1000, eval_every=50)
-adding = {name: runs[0] for name, runs in
-          experiments.compare_adding(CELLS, seeds=(SEED,), **ADDING).items()}
+ADDING = experiments.ADDING_RACE  # the budget described above, for every cell
+race = experiments.adding_race(CELLS, ADDING, seed=SEED)
+adding = race["runs"]
 
 print(f"{'cell':<9} {'params':>6} {'steps':>6} {'to MSE < 0.01':>14} {'seconds':>8} {'ms/step':>8} "
       f"{'final test MSE':>15}")
@@ -105,10 +104,10 @@ for name, r in adding.items():
     reached = "never" if r.steps_to_target is None else f"step {r.steps_to_target}"
     print(f"{name:<9} {r.n_params:>6} {r.steps:>6} {reached:>14} {r.seconds:>8.1f} "
           f"{r.ms_per_step:>8.1f} {r.final_eval:>15.4f}")
-    save_result(LESSON, f"adding_T50_{name}", r)
     summary.append(experiments.summary_row(
         "adding, T = 50", name, r, metric="test MSE", value=r.final_eval,
         baseline=tasks.ADDING_BASELINE_MSE, target=0.01))
+save_result(LESSON, "adding_T50", race)  # the race for lesson 8: its setting and every run
 
 rnn, lstm, gru = adding["tanh RNN"], adding["LSTM"], adding["GRU"]
 assert lstm.steps_to_target is not None and gru.steps_to_target is not None

@@ -39,8 +39,8 @@ from .tables import format_table
 from .train import TrainResult, eval_on, train
 
 __all__ = [
-    "FAST_CORE", "core_for", "adding_run", "compare_adding", "steps_or_none", "median_steps",
-    "first_below",
+    "FAST_CORE", "core_for", "adding_run", "compare_adding", "ADDING_RACE", "adding_race",
+    "steps_or_none", "median_steps", "first_below",
     "forecast_run", "predict", "persistence_error",
     "CharData", "char_data", "char_lm_run", "bits_per_char", "samples", "word_fraction",
     "summary_row", "format_table",
@@ -145,6 +145,27 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
         calls = [{**c, "progress": False} for c in calls]
     results = iter(run_each(adding_run, calls, progress=bar, desc="adding problem runs"))
     return {label: [next(results) for _ in seeds] for label in models}
+
+
+ADDING_RACE = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0, target=0.01,
+                   n_test=1000, eval_every=50)
+"""Lesson 6's adding-problem race: the budget every cell gets (:func:`adding_race`)."""
+
+
+def adding_race(models: Mapping[str, Mapping], setting: Mapping, *, seed: int = 0,
+                progress: bool = False) -> dict:
+    """One run of every model on the adding problem with the same ``setting`` (``adding_run``
+    arguments, such as :data:`ADDING_RACE`) and ``seed`` (:func:`compare_adding`).
+
+    Returns the record lessons 6 and 8 save (:class:`rnncourse.records.AddingRace`):
+    ``{"setting", "baseline" (1/6), "runs": {label: TrainResult}}``.
+    """
+    if not isinstance(setting, Mapping):
+        raise TypeError(f"setting: expected a dict of adding_run arguments, got "
+                        f"{type(setting).__name__}")
+    runs = compare_adding(models, seeds=(seed,), **setting, progress=progress)
+    return {"setting": dict(setting), "baseline": tasks.ADDING_BASELINE_MSE,
+            "runs": {label: r[0] for label, r in runs.items()}}
 
 
 def steps_or_none(results: Sequence[TrainResult]) -> list[int | None]:
