@@ -235,3 +235,21 @@ def test_bad_arguments_name_expected_and_given(tmp_path):
     report = findings.compile_findings(tmp_path, compute_missing=False)
     with pytest.raises(ValueError, match=r"fragment: expected .*exactly one.*got 0 matches"):
         report.check("no such claim")
+
+
+def test_lesson8_gets_the_same_rows_as_before_the_split(tmp_path):
+    """Records of lessons 2-7 and the rows the single-module findings compiled from them."""
+    import json
+    from pathlib import Path
+
+    before = json.loads((Path(__file__).parent / "data" / "lesson8_before.json").read_text(
+        encoding="utf-8"))
+    for key, data in before["records"].items():
+        results.save_result(*key.split("/"), data, tmp_path)
+    report = findings.compile_findings(tmp_path, compute_missing=False)
+    assert not report.not_checked and set(report.inventory.status.values()) == {"found"}
+    rows = [[r.lesson, r.claim, r.expected, r.measured, r.verdict.value, r.source]
+            for r in report.checks]
+    assert rows == before["checks"]
+    assert report.verdicts() == "33 agree, 2 partly, 0 disagree"
+    assert [r.as_dict() for r in report.models] == before["models"]
