@@ -11,6 +11,10 @@ import numpy as np
 from .. import figstyle
 from .report import Findings
 
+FEW_DECADES = dict(figstyle.LOG, dtick="D2")
+"""A log axis over one to three decades: labels at 1, 2 and 5 of each decade, not at every
+digit (the default there), so that the labels stay apart."""
+
 
 def findings_argument(report) -> Findings:
     """``report`` if it is a :class:`Findings`; ``TypeError`` naming the argument otherwise."""
@@ -39,8 +43,8 @@ def complexity_figure(report: Findings):
             fig.add_scatter(x=sizes, y=fit.predict(sizes), mode="lines", legendgroup=key,
                             line=dict(dash="dot", color=colour),
                             name=f"{key}: ∝ {key[-1]}^{fit.exponent:.2f}")
-    fig.update_xaxes(**figstyle.LOG)
-    fig.update_yaxes(**figstyle.LOG)
+    fig.update_xaxes(**FEW_DECADES)
+    fig.update_yaxes(**FEW_DECADES)
     return fig
 
 
@@ -59,8 +63,8 @@ def rate_figure(report: Findings):
                             text=[f"σ_max = {r['sigma_max']}" for r in mine])
         fig.add_scatter(x=[0.1, 5], y=[0.1, 5], mode="lines", name="measured = γ σ_max",
                         line=dict(dash="dash", color=figstyle.GREY))
-    fig.update_xaxes(**figstyle.LOG)
-    fig.update_yaxes(**figstyle.LOG)
+    fig.update_xaxes(**FEW_DECADES)
+    fig.update_yaxes(**FEW_DECADES)
     return fig
 
 
@@ -131,7 +135,7 @@ def curves_figure(report: Findings):
                                 line=dict(color=figstyle.colour(k),
                                           dash="dot" if variant.startswith("no ") else "solid"))
                 k += 1
-    fig.update_yaxes(**figstyle.LOG, row=1, col=1)
+    fig.update_yaxes(**FEW_DECADES, row=1, col=1)
     fig.update_yaxes(range=[0, 1.05], row=1, col=2)
     fig.update_xaxes(title_text="training step")
     figstyle.hline(fig, ADDING_BASELINE_MSE, "predict the mean: 1/6", row=1, col=1)
@@ -146,25 +150,27 @@ def tradeoff_figure(report: Findings):
     """Parameters against training seconds, one marker per model: colour says the task, the
     marker's symbol the model, and the legend names both (hover for the result)."""
     report = findings_argument(report)
-    fig = figstyle.figure(title="what each model cost: parameters and training seconds",
-                          xaxis_title="parameters", yaxis_title="training seconds",
-                          height=figstyle.height(2),
-                          legend=dict(groupclick="toggleitem", font=dict(size=11)))
     by_task: dict[str, list] = {}
     for r in report.models:
         if r.params and r.seconds:
             by_task.setdefault(r.task, []).append(r)
+    entries = sum(len(rows) for rows in by_task.values()) + len(by_task)  # models + task titles
+    fig = figstyle.figure(title="what each model cost: parameters and training seconds",
+                          xaxis_title="parameters", yaxis_title="training seconds",
+                          height=max(figstyle.height(2), 20 * entries + 8 * len(by_task) + 150),
+                          legend=dict(groupclick="toggleitem", font=dict(size=11),
+                                      tracegroupgap=8))
     for k, (task, rows) in enumerate(by_task.items()):
         for j, r in enumerate(rows):
             fig.add_scatter(x=[r.params], y=[r.seconds], mode="markers", name=r.model,
                             legendgroup=task, legendgrouptitle_text=task,
                             marker=dict(size=11, color=figstyle.colour(k),
                                         symbol=_SYMBOLS[j % len(_SYMBOLS)],
-                                        line=dict(width=1, color="white")),
+                                        line=dict(width=1, color="#333")),
                             hovertemplate=f"{task}<br>{r.model}: {r.metric} {r.value:.3g}"
                                           "<br>%{x} parameters, %{y:.1f} s<extra></extra>")
-    fig.update_xaxes(**figstyle.LOG)
-    fig.update_yaxes(**figstyle.LOG)
+    fig.update_xaxes(**FEW_DECADES)
+    fig.update_yaxes(**FEW_DECADES)
     return fig
 
 
