@@ -253,3 +253,23 @@ def test_lesson8_gets_the_same_rows_as_before_the_split(tmp_path):
     assert rows == before["checks"]
     assert report.verdicts() == "33 agree, 2 partly, 0 disagree"
     assert [r.as_dict() for r in report.models] == before["models"]
+
+
+def test_the_adding_race_record_is_what_lessons_6_and_8_save(tmp_path, monkeypatch):
+    from rnncourse import experiments
+
+    monkeypatch.setenv("RNNCOURSE_WORKERS", "1")
+    setting = {**experiments.ADDING_RACE, "T": 5, "hidden_size": 4, "steps": 4, "n_test": 16,
+               "eval_every": 2}
+    race = experiments.adding_race({"plain": {"cell": "rnn"}, "gated": {"cell": "gru"}},
+                                   setting, seed=0)
+    assert race["setting"] == setting and race["baseline"] == 1 / 6
+    assert [r.steps for r in race["runs"].values()] == [4, 4]
+    for lesson, name in [("06_experiments", "adding_T50"), (findings.LESSON, "06_adding")]:
+        results.save_result(lesson, name, race, tmp_path)  # checked against AddingRace
+    rows = findings.model_rows(findings.find_records(tmp_path, keys=["adding"]))
+    assert [(r.model, r.cell, r.gated, r.task) for r in rows] == [
+        ("plain", "rnn", False, "adding problem (T = 5)"),
+        ("gated", "gru", True, "adding problem (T = 5)")]
+    with pytest.raises(TypeError, match="setting: expected a dict of adding_run arguments"):
+        experiments.adding_race({"plain": {"cell": "rnn"}}, 5)
