@@ -41,7 +41,7 @@ BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = PALETTE
 GREY = "#7f7f7f"
 SEQUENTIAL = "Blues"     # 0 .. max (attention weights, magnitudes)
 DIVERGING = "RdBu"       # -max .. +max around 0 (hidden states); red-blue stays distinguishable
-HEIGHT = 360             # px: one row of plots
+HEIGHT = 420             # px: one row of plots (a plot area of about 300 px)
 ROW_HEIGHT = 260         # px per extra row of stacked subplots
 FONT_SIZE = 13
 MARGIN = dict(l=60, r=30, t=60, b=50)

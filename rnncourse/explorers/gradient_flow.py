@@ -160,6 +160,8 @@ class GradientFlowExplorer:
         hi = min(max(hi, 1.0) + 1.0, ceiling - 0.01)  # 10**hi must stay a finite float
         overflow = ~np.isfinite(norms)
         underflow = np.isfinite(norms) & (norms < finfo.tiny)
+        if not r.forward_finite:  # zeros behind overflowed states are not underflow
+            overflow, underflow = overflow | underflow, np.zeros_like(underflow)
         with self.figure.batch_update():
             self.figure.data[_N].x = t
             self.figure.data[_N].y = np.where(shown, norms, np.nan)
