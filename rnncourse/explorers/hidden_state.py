@@ -10,6 +10,8 @@ so in words instead of printing ``nan`` over an empty plot.
 
 from __future__ import annotations
 
+import textwrap
+
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
@@ -93,7 +95,12 @@ class HiddenStateExplorer:
             self.response.data[0].y = shown
             self.response.data[1].y = np.where(envelope < _FLOOR, np.nan, envelope)
             note = self.response.layout.annotations[0]
-            note.text, note.visible = (empty or ""), empty is not None
+            note.text = "<br>".join(textwrap.wrap(empty or "", 70))
+            note.visible = empty is not None
+            if empty is None:
+                self.response.layout.yaxis.autorange = True
+            else:  # a fixed range of whole decades: no crowded ticks around a lone point
+                self.response.layout.yaxis.update(autorange=False, range=[-3, 3])
         head = f"rho = {rho:.2f}, input scale = {scale:.1f}: "
         if empty is not None:
             self.label.value = head + f"no per-step factor to fit: {empty}"

@@ -228,7 +228,7 @@ def _crowded(where: str, axis: str, ticks: list[dict]) -> list[str]:
             if gap < 0.8 * max(a["size"], b["size"]):
                 return [f"{where}: {axis} tick labels '{a['text']}' and '{b['text']}' overlap "
                         f"({gap:.0f} px apart)"]
-        elif _overlap(a, b, tol=0.5):
+        elif _overlap(a, b, tol=3):  # plotly's log-axis digits may touch by a pixel or two
             return [f"{where}: {axis} tick labels '{a['text']}' and '{b['text']}' overlap"]
     return []
 
