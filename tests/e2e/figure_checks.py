@@ -11,6 +11,7 @@
   labels of different subplots do not overlap one another; the legend and colorbars do not
   cover a plot area; tick labels of one axis do not overlap each other;
 - legends: every entry has a visible symbol (a line or marker of nonzero size, not white);
+- numbers: no SI-prefixed tick labels (1µ, 1M, 1T) where the course writes powers of ten;
 - a screenshot of every figure's output, ``test-artifacts/e2e/figures/<lesson>_<n>.png``.
 
 :class:`lab_page.LabPage` calls it from ``run_all``, so every lesson the browser tests open,
@@ -22,14 +23,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 MIN_WIDTH_FRACTION = 0.60   # plot area / its output's width
 MIN_HEIGHT_PX = 250         # plot area height
 MIN_SUBPLOT_PX = (120, 60)  # (width, height) of any one subplot
 RAW_REPRS = ("PosixPath(", "WindowsPath(", "<IPython.", "<Figure", "FigureWidget(",
              "<ipywidgets.", "object at 0x")
+# A tick label such as 100µ, 1M, 1T, 10f: an SI prefix where the course writes 10^n.
+SI_TICK = re.compile(r"^[−-]?\d+(?:\.\d+)?[yzafpnμµmkMGTPEZ]$")
 # Markup that should have been rendered but shows as text: escaped entities, or a literal tag.
 RAW_HTML = re.compile(r"&(?:lt|gt|amp|nbsp);|<(?:div|span|b|i|code|table|tr|td|br|p|sup|sub|"
                       r"strong|em|ul|li|pre)(?:\s[^<>]*)?/?>")
+
+# How many plotly outputs (static figures and FigureWidgets) have no drawn graph yet.
+_UNDRAWN_JS = r"""(mime) => {
+  const outputs = [...document.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${mime}"]`)];
+  const plots = [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')];
+  return outputs.filter(o => !o.querySelector('.js-plotly-plot .main-svg')).length
+    + plots.filter(p => !p.querySelector('.main-svg')).length;
+}"""
 
 _OUTPUTS_JS = r"""() => {
   const problems = [];
@@ -208,6 +220,10 @@ def figure_problems(fig: dict) -> list[str]:
                                 f"{subplot} overlaps {other_axis} tick label '{hit[1]['text']}' "
                                 f"of subplot {other_subplot}")
         problems += _crowded(where, axis, ticks)
+    si = sorted({t["text"] for t in fig["ticks"] if SI_TICK.match(t["text"])})
+    if si:
+        problems.append(f"{where}: SI-prefixed tick labels {si[:6]} (use powers of ten: "
+                        f"exponentformat='power')")
     for entry in fig["legend"]:
         if not entry["shown"]:
             problems.append(f"{where}: legend entry '{entry['name']}' has no visible symbol")
@@ -259,9 +275,18 @@ def check_what_a_learner_sees(lab, name: str | None = None) -> list[dict]:
     failure can be looked at. Returns the figures' measurements.
     """
     page = lab.page
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')]"
-        ".every(p => p.querySelector('.main-svg'))", timeout=lab.widget_ms)
+    # JupyterLab's plotly renderer draws a static figure once its output is shown: bring each
+    # one into view, and wait until every plotly output holds a drawn graph.
+    static = page.locator(f'.jp-OutputArea-output[data-mime-type="{PLOTLY_MIME}"]')
+    for k in range(static.count()):
+        static.nth(k).scroll_into_view_if_needed(timeout=15_000)
+        page.wait_for_timeout(100)
+    try:
+        page.wait_for_function(f"(mime) => ({_UNDRAWN_JS})(mime) === 0", arg=PLOTLY_MIME,
+                               timeout=lab.widget_ms)
+    except Exception as err:
+        raise AssertionError(f"{page.evaluate(_UNDRAWN_JS, PLOTLY_MIME)} plotly output(s) still "
+                             f"not drawn after {lab.widget_ms / 1000:.0f} s") from err
     page.wait_for_timeout(500)  # plotly's autosize relayout after the first draw
     name = name or lab.notebook.stem
     figures = page.evaluate(_FIGURES_JS)
