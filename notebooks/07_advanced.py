@@ -349,8 +349,8 @@ explorer.text.value = "7 July 1969"
 print(explorer.prediction, "|", explorer.weights.shape)
 assert explorer.prediction == "1969-07-07" and explorer.weights.shape == (11, 11)
 explorer.text.value = "7 July 1969!"
-print(explorer.message.value)
-assert "unknown character" in explorer.message.value and explorer.prediction is None
+print(explorer.problem)  # the message the widget shows, as plain text
+assert "unknown character" in explorer.problem and explorer.prediction is None
 explorer.example.value = date_sources[0]
 assert explorer.text.value == date_sources[0] and explorer.message.value == ""
 

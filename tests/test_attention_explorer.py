@@ -81,10 +81,12 @@ def test_typing_updates_and_labels_positions_uniquely(explorer):
 def test_bad_input_shows_a_message_not_a_traceback(explorer, bad, words):
     explorer.text.value = bad
     assert words in explorer.message.value
+    assert words in explorer.problem and "<" not in explorer.problem  # plain text to print
     assert explorer.prediction is None and explorer.weights is None
     assert heat(explorer).size == 0
     explorer.text.value = "321"  # and it recovers
     assert explorer.message.value == "" and explorer.prediction is not None
+    assert explorer.problem is None
 
 
 def test_reselecting_an_example_after_typing(explorer, setup):

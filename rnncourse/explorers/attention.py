@@ -88,8 +88,9 @@ class AttentionExplorer:
     sources (the first ``max_examples`` are offered). Attributes: ``widget`` (the box to
     display), ``example`` (Dropdown), ``text`` (Text), ``output`` (HTML with the prediction),
     ``message`` (HTML, warnings), ``figure`` (FigureWidget with one Heatmap), and after each
-    update ``source``, ``prediction`` (str or None) and ``weights`` (``(T_out, S)`` array or
-    None). Setting ``example.value`` or ``text.value`` from code updates at once.
+    update ``source``, ``prediction`` (str or None), ``weights`` (``(T_out, S)`` array or
+    None) and ``problem`` (the message as plain text, or None). Setting ``example.value`` or
+    ``text.value`` from code updates at once.
     """
 
     def __init__(self, model: Seq2Seq, task: Task, examples: Sequence, *, max_examples: int = 40,
@@ -137,6 +138,7 @@ class AttentionExplorer:
         self.source: str | None = None
         self.prediction: str | None = None
         self.weights: np.ndarray | None = None
+        self.problem: str | None = None  # the message's plain text, None when there is none
         self._syncing = False
         self.example.observe(self._on_example, names="value")
         self.text.observe(self._on_text, names="value")
@@ -194,7 +196,7 @@ class AttentionExplorer:
         self._redraw()
 
     def _clear(self, message: str):
-        self.prediction, self.weights = None, None
+        self.prediction, self.weights, self.problem = None, None, message
         self.output.value = "<b>output</b>: —"
         self.message.value = f"<span style='color:#b00020'>{html.escape(message)}</span>"
         with self.figure.batch_update():
@@ -224,6 +226,7 @@ class AttentionExplorer:
             _label_axes(self.figure, xlab, ylab)
         self.output.value = self._output_html(text, prediction, w)
         self.message.value = ""
+        self.problem = None
 
     def _output_html(self, text: str, prediction: str, w: np.ndarray) -> str:
         shown = html.escape(prediction) if prediction else "(empty)"
