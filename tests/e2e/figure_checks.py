@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MIN_WIDTH_FRACTION = 0.60   # plot area / its output's width
 MIN_HEIGHT_PX = 250         # plot area height
 MIN_SUBPLOT_PX = (120, 60)  # (width, height) of any one subplot
@@ -275,12 +276,13 @@ def check_what_a_learner_sees(lab, name: str | None = None) -> list[dict]:
     failure can be looked at. Returns the figures' measurements.
     """
     page = lab.page
-    # JupyterLab's plotly renderer draws a static figure once its output is shown: bring each
-    # one into view, and wait until every plotly output holds a drawn graph.
-    static = page.locator(f'.jp-OutputArea-output[data-mime-type="{PLOTLY_MIME}"]')
-    for k in range(static.count()):
-        static.nth(k).scroll_into_view_if_needed(timeout=15_000)
-        page.wait_for_timeout(100)
+    # Plotly outputs (static figures and FigureWidgets) are drawn once they have been shown:
+    # bring each one into view, then wait until every one holds a drawn graph.
+    shown = page.locator(f'.jp-OutputArea-output[data-mime-type="{PLOTLY_MIME}"], '
+                         f'.jp-OutputArea-output[data-mime-type="{WIDGET_MIME}"]')
+    for k in range(shown.count()):
+        shown.nth(k).scroll_into_view_if_needed(timeout=15_000)
+        page.wait_for_timeout(150)
     try:
         page.wait_for_function(f"(mime) => ({_UNDRAWN_JS})(mime) === 0", arg=PLOTLY_MIME,
                                timeout=lab.widget_ms)
