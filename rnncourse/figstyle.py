@@ -41,7 +41,7 @@ BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = PALETTE
 GREY = "#7f7f7f"
 SEQUENTIAL = "Blues"     # 0 .. max (attention weights, magnitudes)
 DIVERGING = "RdBu"       # -max .. +max around 0 (hidden states); red-blue stays distinguishable
-HEIGHT = 360             # px: one row of plots
+HEIGHT = 420             # px: one row of plots (a plot area of about 300 px)
 ROW_HEIGHT = 260         # px per extra row of stacked subplots
 FONT_SIZE = 13
 MARGIN = dict(l=60, r=30, t=60, b=50)
@@ -109,11 +109,13 @@ def height(rows: int = 1) -> int:
 def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     """A ``go.Figure`` (``go.FigureWidget`` when ``widget``) in the course's style.
 
-    ``layout`` goes to ``update_layout`` (``title=``, ``xaxis_title=``, ``height=``, ...).
+    ``layout`` goes to the figure's layout (``title=``, ``xaxis_title=``, ``height=``, ...).
+    The template is part of the figure from its construction: a FigureWidget whose template
+    arrives later, as an update before it is first shown, draws empty in JupyterLab.
     """
-    fig = (go.FigureWidget if widget else go.Figure)(data=data)
-    fig.update_layout(template=register(), **layout)
-    return fig
+    base = go.Figure(data=data)
+    base.update_layout(template=register(), **layout)
+    return go.FigureWidget(base) if widget else base
 
 
 def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: int | None = None,
@@ -141,11 +143,10 @@ def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: i
             gap = (35 if grid.get("subplot_titles") else 12) / px
         grid.setdefault("vertical_spacing", min(0.3, gap))
     base = make_subplots(rows=rows, cols=cols, **grid)
-    fig = go.FigureWidget(base) if widget else base
-    fig.update_layout(template=register(), height=px, **layout)
+    base.update_layout(template=register(), height=px, **layout)
     # subplot titles: make_subplots draws them as annotations at the top of each subplot
-    fig.update_annotations(font_size=FONT_SIZE + 1)
-    return fig
+    base.update_annotations(font_size=FONT_SIZE + 1)
+    return go.FigureWidget(base) if widget else base  # template in place before it is shown
 
 
 def colorbar(fig: go.Figure, row: int = 1, col: int = 1, **extra) -> dict:
