@@ -31,7 +31,8 @@
 #    GRU (Chung et al. 2014) on the same budget,
 # 4. watched clipping rescue a diverging run, a bidirectional network read the future, and
 #    attention remove the fixed-vector bottleneck,
-# 5. compiled everything into one table: claim, experiment, our number, agrees or not.
+# 5. compiled everything into one table: claim, experiment, our number, and the verdict:
+#    agrees, partly or disagrees, with the reason whenever it is not "agrees".
 
 # %%
 import sys
@@ -46,13 +47,14 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from rnncourse import literature
+from rnncourse import figstyle, literature
 from rnncourse.experiments import first_below, median_steps
 from rnncourse.literature import Claim
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved for lesson 8
 claims = []    # the closing table, one Claim per row
@@ -101,17 +103,17 @@ findings["vanishing"] = {"rows": [{k: v for k, v in r.items() if k != "norms"} f
 fig = go.Figure([go.Scatter(y=r["norms"], name=f"{r['cell']}, γσ_max = {r['theory']:.1f}",
                             line=dict(dash="dot" if r["cell"] == "rnn_sigmoid" else "solid"))
                  for r in vanishing])
-fig.update_layout(height=320, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂h_t||", margin=dict(l=60, r=20, t=30, b=40),
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂h_t||",
                   title="the rate is γ σ_max: the sigmoid needs σ_max four times larger")
 fig.show()
 
 claims.append(Claim("bengio1994", "contracting dynamics make the gradient decay exponentially",
                     "orthogonal W_hh, σ_max = 0.9, T = 100",
-                    f"||dL/dh_0|| = {at_09['grad_at_t0']:.1e} (0.9^100 = 2.7e-5)", "yes"))
+                    f"||dL/dh_0|| = {at_09['grad_at_t0']:.1e} (0.9^100 = 2.7e-5)", "agrees"))
 claims.append(Claim("pascanu2013", "the gradient's per-step rate is bounded by γ σ_max",
                     "tanh and sigmoid, 4 values of σ_max each, bound reached",
-                    f"rate = γ σ_max within {worst:.0e} (relative)", "yes"))
+                    f"rate = γ σ_max within {worst:.0e} (relative)", "agrees"))
 
 # %% [markdown]
 # Both curves of each colour coincide: the sigmoid with $\sigma_{\max} = 3.6$ vanishes exactly as
@@ -144,13 +146,13 @@ findings["carousel"] = {"lstm_rate": lstm_cec.rate, "lstm_grad_t0": float(lstm_c
 
 fig = go.Figure([go.Scatter(y=lstm_cec.norms, name="LSTM, forget gate = 1 (1997)"),
                  go.Scatter(y=rnn_cec.norms, name="tanh RNN")])
-fig.update_layout(height=300, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂state_t||", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂state_t||")
 fig.show()
 claims.append(Claim("hochreiter1997", "the constant error carousel keeps the gradient over long lags",
                     "LSTM with f = 1 vs tanh RNN, T = 200, inputs of scale 1",
                     f"rate {lstm_cec.rate:.3f} vs {rnn_cec.rate:.3f}; at t = 0: "
-                    f"{lstm_cec.norms[0]:.2f} vs {rnn_cec.norms[0]:.0e}", "yes"))
+                    f"{lstm_cec.norms[0]:.2f} vs {rnn_cec.norms[0]:.0e}", "agrees"))
 
 # %% [markdown]
 # ## 3 · Without a forget gate the cell state grows (Gers, Schmidhuber & Cummins 2000)
@@ -191,18 +193,20 @@ findings["cell_state_growth"] = {name: {"mean_abs_c_final": float(g.mean_abs_c[-
 
 t = np.arange(1, free.mean_abs_c.size + 1)
 fig = make_subplots(rows=1, cols=2, subplot_titles=("mean |c_t|", "units with saturated tanh(c_t)"))
-for name, g in growth.items():
-    fig.add_scatter(x=t, y=g.mean_abs_c, name=name, row=1, col=1)
-    fig.add_scatter(x=t, y=g.saturated, name=name, row=1, col=2, showlegend=False)
+for k, (name, g) in enumerate(growth.items()):  # one colour per model, in both panels
+    fig.add_scatter(x=t, y=g.mean_abs_c, name=name, legendgroup=name, row=1, col=1,
+                    line=dict(color=figstyle.colour(k), dash=("solid", "dash", "dot")[k % 3]))
+    fig.add_scatter(x=t, y=g.saturated, name=name, legendgroup=name, row=1, col=2,
+                    showlegend=False,
+                    line=dict(color=figstyle.colour(k), dash=("solid", "dash", "dot")[k % 3]))
 fig.update_xaxes(type="log", title_text="t")
 fig.update_yaxes(type="log", row=1, col=1)
-fig.update_layout(height=320, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 claims.append(Claim("gers2000", "without a forget gate the cell state grows and saturates",
                     "random LSTM, 1000 steps of noise, never reset",
                     f"mean|c| {free.mean_abs_c[-1]:.0f} (∝ t^{free.growth_exponent:.2f}), "
                     f"{free.saturated[-1]:.0%} saturated; with a forget gate "
-                    f"{growth['forget gate, b_f = 0'].mean_abs_c[-1]:.2f}, 0%", "yes"))
+                    f"{growth['forget gate, b_f = 0'].mean_abs_c[-1]:.2f}, 0%", "agrees"))
 
 # %% [markdown]
 # Without a forget gate the state drifts linearly (exponent about 1): every unit's $i_t g_t$ has
@@ -232,8 +236,8 @@ assert bias_rows[0]["rate"] < bias_rows[1]["rate"] < bias_rows[2]["rate"] and ga
 findings["forget_bias_gradient"] = [{k: v for k, v in r.items() if k != "norms"} for r in bias_rows]
 
 fig = go.Figure([go.Scatter(y=r["norms"], name=f"b_f = {r['forget_bias']:.0f}") for r in bias_rows])
-fig.update_layout(height=300, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂state_t|| at initialisation", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂state_t|| at initialisation")
 fig.show()
 
 # %% [markdown]
@@ -307,7 +311,7 @@ findings["race"] = {"setting": {"task": "adding", "T": 30, "hidden_size": 32, "l
 save_result("05_literature", "race", {name: [r.to_dict() for r in runs]
                                        for name, runs in race.items()})  # every run, in full
 
-colours = {"LSTM, b_f = 0": "#1f77b4", "LSTM, b_f = 1": "#ff7f0e", "GRU": "#2ca02c"}
+colours = {"LSTM, b_f = 0": figstyle.BLUE, "LSTM, b_f = 1": figstyle.ORANGE, "GRU": figstyle.GREEN}
 fig = make_subplots(rows=1, cols=2, subplot_titles=("test MSE, seed 0", "steps to MSE < 0.01"))
 for name, runs in race.items():
     steps_, metric = zip(*runs[0].evals)
@@ -317,7 +321,6 @@ for name, runs in race.items():
 fig.add_hline(y=0.01, line_dash="dash", row=1, col=1)
 fig.update_yaxes(type="log", row=1, col=1)
 fig.update_xaxes(title_text="step", row=1, col=1)
-fig.update_layout(height=330, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 
 gru_secs = float(np.median([r.seconds_to_target for r in race["GRU"]]))
@@ -378,15 +381,14 @@ findings["clipping"] = {"plain_diverged_at": plain.diverged_at,
                         "clipped_loss_first_50": float(first), "clipped_loss_last_50": float(last),
                         "seconds": [plain.seconds, clipped.seconds]}
 
-fig = go.Figure([go.Scatter(y=plain.loss, name="no clipping", line=dict(color="#d62728")),
-                 go.Scatter(y=clipped.loss, name="clipped at 1", line=dict(color="#2ca02c"))])
-fig.update_layout(height=300, yaxis_type="log", xaxis_title="SGD step", yaxis_title="training loss",
-                  margin=dict(l=60, r=20, t=30, b=40))
+fig = go.Figure([go.Scatter(y=plain.loss, name="no clipping", line=dict(color=figstyle.VERMILLION)),
+                 go.Scatter(y=clipped.loss, name="clipped at 1", line=dict(color=figstyle.BLUE))])
+fig.update_layout(yaxis_type="log", xaxis_title="SGD step", yaxis_title="training loss")
 fig.show()
 claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gradients explode",
                     "tanh RNN, W_hh = 2Q, SGD 0.1, 200 steps, with and without",
                     f"unclipped diverges at step {plain.diverged_at}; clipped loss "
-                    f"{first:.3f} → {last:.3f}", "yes"))
+                    f"{first:.3f} → {last:.3f}", "agrees"))
 
 # %% [markdown]
 # ## 7 · Reading the future: bidirectional RNNs (Schuster & Paliwal 1997)
@@ -413,13 +415,13 @@ findings["bidirectional"] = {"floor": floor, "one_direction": uni.final_eval,
                              "bidirectional": bi.final_eval, "params": [uni.n_params, bi.n_params],
                              "seconds": [uni.seconds, bi.seconds]}
 fig = go.Figure([go.Bar(x=["one direction", "bidirectional"], y=[uni.final_eval, bi.final_eval])])
-fig.add_hline(y=floor, line_dash="dash", annotation_text="causal floor")
-fig.update_layout(height=280, yaxis_type="log", yaxis_title="test MSE", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_title="test MSE")
+figstyle.hline(fig, floor, "causal floor", side="left")
 fig.show()
 claims.append(Claim("schuster1997", "a bidirectional RNN beats a one-directional one",
                     "centred moving average, T = 20, matched parameters, 300 steps",
                     f"test MSE {bi.final_eval:.1e} vs {uni.final_eval:.4f} (floor {floor:.4f})",
-                    "yes"))
+                    "agrees"))
 
 # %% [markdown]
 # ## 8 · Attention removes the bottleneck (Bahdanau, Cho & Bengio 2015)
@@ -453,13 +455,13 @@ findings["attention"] = att
 
 fig = go.Figure([go.Scatter(x=lengths, y=[r["by_length"][n] for n in lengths], name=name,
                             mode="lines+markers") for name, r in att.items()])
-fig.update_layout(height=300, xaxis_title="source length", yaxis_title="exact match",
-                  yaxis_range=[0, 1.05], margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(xaxis_title="source length", yaxis_title="exact match",
+                  yaxis_range=[0, 1.05])
 fig.show()
 claims.append(Claim("bahdanau2015", "without attention, accuracy falls with source length",
                     "digit reversal, 5-12 digits, 100 steps, with and without attention",
                     f"no attention: {short_no:.2f} (5-6 digits) → {long_no:.2f} (11-12); "
-                    f"attention: {long_att:.2f} at 11-12", "yes"))
+                    f"attention: {long_att:.2f} at 11-12", "agrees"))
 
 # %% [markdown]
 # ## 9 · What matters most: the learning rate (Greff et al. 2017)
@@ -488,13 +490,13 @@ findings["learning_rate_sweep"] = {"lrs": sweep.lrs, "hidden_sizes": sweep.hidde
                                    "mse": sweep.mse, "share": sweep.share, "seconds": sweep.seconds}
 fig = go.Figure([go.Scatter(x=sweep.lrs, y=sweep.mse[:, j], name=f"H = {h}", mode="lines+markers")
                  for j, h in enumerate(sweep.hidden_sizes)])
-fig.update_layout(height=300, xaxis_type="log", yaxis_type="log", xaxis_title="learning rate",
-                  yaxis_title="test MSE", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="learning rate",
+                  yaxis_title="test MSE")
 fig.show()
 claims.append(Claim("greff2017", "the learning rate matters far more than the hidden size",
                     "LSTM on sunspots, 3 learning rates × 2 hidden sizes, 200 steps",
                     f"learning rate explains {sweep.share['learning rate']:.0%} of the variation "
-                    f"of log MSE, hidden size {sweep.share['hidden size']:.0%}", "yes"))
+                    f"of log MSE, hidden size {sweep.share['hidden size']:.0%}", "agrees"))
 
 # %% [markdown]
 # A caveat you should always attach to such a sweep: with a fixed budget, a learning rate that is
@@ -508,8 +510,7 @@ claims.append(Claim("greff2017", "the learning rate matters far more than the hi
 
 # %%
 display(Markdown(literature.claims_table(claims)))
-verdicts = [c.agrees for c in claims]
-print(f"{verdicts.count('yes')} agree, {verdicts.count('partly')} partly, {verdicts.count('no')} not")
+print(literature.verdict_summary([c.verdict for c in claims]))
 findings["claims"] = [c.to_dict() for c in claims]
 path = save_result("05_literature", "literature", findings)
 print(f"saved {len(findings)} groups of measurements to {path}")

@@ -36,11 +36,12 @@ from torch.nn import functional as F
 from . import tasks, validate
 from .models import CELLS, CORES, CharLM, SequenceRegressor
 from .parallel import run_each, worker_count
+from .tables import format_table
 from .train import TrainResult, eval_on, train
 
 __all__ = [
-    "FAST_CORE", "core_for", "adding_run", "compare_adding", "steps_or_none", "median_steps",
-    "first_below",
+    "FAST_CORE", "core_for", "adding_run", "compare_adding", "ADDING_RACE", "adding_race",
+    "steps_or_none", "median_steps", "first_below",
     "forecast_run", "predict", "persistence_error",
     "CharData", "char_data", "char_lm_run", "bits_per_char", "samples", "word_fraction",
     "summary_row", "format_table",
@@ -141,6 +142,27 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
         calls = [{**c, "progress": False} for c in calls]
     results = iter(run_each(adding_run, calls, progress=bar, desc="adding problem runs"))
     return {label: [next(results) for _ in seeds] for label in models}
+
+
+ADDING_RACE = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0, target=0.01,
+                   n_test=1000, eval_every=50)
+"""Lesson 6's adding-problem race: the budget every cell gets (:func:`adding_race`)."""
+
+
+def adding_race(models: Mapping[str, Mapping], setting: Mapping, *, seed: int = 0,
+                progress: bool = False) -> dict:
+    """One run of every model on the adding problem with the same ``setting`` (``adding_run``
+    arguments, such as :data:`ADDING_RACE`) and ``seed`` (:func:`compare_adding`).
+
+    Returns the record lessons 6 and 8 save (:class:`rnncourse.records.AddingRace`):
+    ``{"setting", "baseline" (1/6), "runs": {label: TrainResult}}``.
+    """
+    if not isinstance(setting, Mapping):
+        raise TypeError(f"setting: expected a dict of adding_run arguments, got "
+                        f"{type(setting).__name__}")
+    runs = compare_adding(models, seeds=(seed,), **setting, progress=progress)
+    return {"setting": dict(setting), "baseline": tasks.ADDING_BASELINE_MSE,
+            "runs": {label: r[0] for label, r in runs.items()}}
 
 
 def steps_or_none(results: Sequence[TrainResult]) -> list[int | None]:
@@ -361,39 +383,3 @@ def summary_row(experiment: str, model: str, result: TrainResult, *, metric: str
             "value": float(value), "baseline": None if baseline is None else float(baseline),
             "beats baseline": None if baseline is None else bool(value < baseline),
             "target": target}
-
-
-def _cell(value, digits):
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, *,
-                 digits: int = 4) -> str:
-    """A Markdown table of ``rows`` (dicts), with ``columns`` (default: the first row's keys).
-
-    Floats are shown with ``digits`` significant digits, ``None`` as a dash, booleans as yes/no.
-    """
-    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence) or not rows:
-        raise TypeError(f"rows: expected a non-empty list of dicts, got {type(rows).__name__}")
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise TypeError(f"rows[{i}]: expected a dict, got {type(row).__name__}")
-    columns = list(rows[0]) if columns is None else list(columns)
-    missing = sorted({c for row in rows for c in columns if c not in row})
-    if missing:
-        raise ValueError(f"columns: expected keys present in every row, got {missing} missing "
-                         f"from some rows")
-    digits = validate.positive_int("digits", digits)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row[c], digits).replace("|", "\\|")
-                                        for c in columns) + " |")
-    return "\n".join(lines)

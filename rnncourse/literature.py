@@ -23,7 +23,8 @@ The experiments (all seeded, one torch thread, float64 where no training is invo
 * :func:`learning_rate_sweep`: Greff et al. 2017, the learning rate explains more of the
   variation in performance than the hidden size.
 
-:class:`Claim` and :func:`claims_table` make the lesson's closing table.
+:class:`Claim` and :func:`claims_table` make the lesson's closing table; :class:`Verdict`
+(agrees / partly / disagrees) is the verdict type lessons 5 and 8 share.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -41,7 +43,7 @@ __all__ = [
     "NO_FORGET_BIAS", "vanishing_check", "carousel_check", "CellStateGrowth", "cell_state_growth",
     "forget_bias_gradient", "mean_forget_bias", "gated_race", "clipping_check",
     "bidirectional_check", "attention_check", "LearningRateSweep", "learning_rate_sweep",
-    "RACE_MODELS", "Claim", "claims_table",
+    "RACE_MODELS", "Verdict", "verdict_summary", "Claim", "claims_table",
 ]
 
 
@@ -175,10 +177,6 @@ def paper_map() -> str:
 
 # --- small helpers ----------------------------------------------------------------------------
 
-def _seed(seed) -> int:
-    return validate.positive_int("seed", seed, minimum=0)
-
-
 def _numbers(name, values, *, positive=True):
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         raise TypeError(f"{name}: expected a non-empty list of numbers, got {values!r}")
@@ -295,7 +293,7 @@ def cell_state_growth(*, forget_gate: bool = True, forget_bias: float = 0.0,
     I = validate.positive_int("input_size", input_size)
     B = validate.positive_int("batch", batch)
     input_scale = validate.positive_float("input_scale", input_scale)
-    seed = _seed(seed)
+    seed = validate.positive_int("seed", seed, minimum=0)
     params = init_lstm_params(I, H, np.random.default_rng([seed, 1]))
     if forget_gate:
         params["b_f"] = params["b_f"] + forget_bias
@@ -413,7 +411,7 @@ def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 
     k = validate.positive_int("half_width", half_width)
     H = validate.positive_int("hidden_size", hidden_size)
     batch = validate.positive_int("batch", batch)
-    seed = _seed(seed)
+    seed = validate.positive_int("seed", seed, minimum=0)
     test_x, test_y = variants.window_average_test_set(T, half_width=k)
     budget = variants.model_param_count("lstm", 1, H, 1)
     bi_h = variants.matched_hidden_size(budget, "lstm", 1, bidirectional=True)
@@ -446,7 +444,7 @@ def attention_check(*, steps: int = 100, min_len: int = 5, max_len: int = 12,
     steps = validate.positive_int("steps", steps)
     n_train = validate.positive_int("n_train", n_train)
     n_test = validate.positive_int("n_test", n_test)
-    seed = _seed(seed)
+    seed = validate.positive_int("seed", seed, minimum=0)
     reversal_task(min_len, max_len)  # checks the lengths here, before any run starts
     setting = {"steps": steps, "min_len": min_len, "max_len": max_len, "n_train": n_train,
                "n_test": n_test, "seed": seed}
@@ -504,7 +502,7 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
         raise TypeError(f"hidden_sizes: expected a non-empty list of ints, got {hidden_sizes!r}")
     sizes = [validate.positive_int(f"hidden_sizes[{i}]", h) for i, h in enumerate(hidden_sizes)]
     steps = validate.positive_int("steps", steps)
-    seed = _seed(seed)
+    seed = validate.positive_int("seed", seed, minimum=0)
     data = make_windows(load_sunspots().values, 22)
     runs = run_each(forecast_run, [{"data": data, "cell": "lstm", "hidden_size": H,
                                     "steps": steps, "lr": lr, "seed": seed, "eval_every": steps}
@@ -522,44 +520,87 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
 
 # --- the closing table ------------------------------------------------------------------------
 
+class Verdict(StrEnum):
+    """How a measurement stands to a claim: the one verdict type of lessons 5 and 8.
+
+    ``AGREES``: the claim holds on our experiment; ``PARTLY``: part of it holds, or it holds
+    with a caveat; ``DISAGREES``: our experiment contradicts it. Every verdict but ``AGREES``
+    carries its reason. The value (``"agrees"``, ``"partly"``, ``"disagrees"``) is what the
+    results store saves.
+    """
+
+    AGREES = "agrees"
+    PARTLY = "partly"
+    DISAGREES = "disagrees"
+
+    @classmethod
+    def of(cls, value, name: str = "verdict") -> Verdict:
+        """``value`` (a :class:`Verdict` or its text) as a :class:`Verdict`."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise TypeError(f"{name}: expected a Verdict or one of {[v.value for v in cls]}, "
+                            f"got {type(value).__name__}")
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"{name}: expected one of {[v.value for v in cls]}, got "
+                             f"{value!r}") from None
+
+    @property
+    def needs_reason(self) -> bool:
+        return self is not Verdict.AGREES
+
+
+def verdict_summary(verdicts: Sequence) -> str:
+    """``"10 agree, 2 partly, 0 disagree"``: the count of each verdict (text or
+    :class:`Verdict`), in that order."""
+    if isinstance(verdicts, (str, bytes)) or not isinstance(verdicts, Sequence):
+        raise TypeError(f"verdicts: expected a list of verdicts, got {type(verdicts).__name__}")
+    given = [Verdict.of(v, f"verdicts[{i}]") for i, v in enumerate(verdicts)]
+    words = {Verdict.AGREES: "agree", Verdict.PARTLY: "partly", Verdict.DISAGREES: "disagree"}
+    return ", ".join(f"{given.count(v)} {word}" for v, word in words.items())
+
+
 @dataclass
 class Claim:
     """One row of the closing table: which ``paper``, the ``claim``, the ``experiment`` run
-    here, ``measured`` (our number, as text), ``agrees`` (``"yes"``, ``"partly"`` or ``"no"``)
-    and ``why`` (needed unless it agrees)."""
+    here, ``measured`` (our number, as text), the :class:`Verdict` (``"agrees"``,
+    ``"partly"`` or ``"disagrees"``) and ``why`` (needed unless it agrees)."""
 
     paper: str
     claim: str
     experiment: str
     measured: str
-    agrees: str
+    verdict: Verdict
     why: str = ""
 
     def __post_init__(self):
         paper(self.paper)
-        validate.choice("agrees", self.agrees, ("yes", "partly", "no"))
+        self.verdict = Verdict.of(self.verdict)
         for name in ("claim", "experiment", "measured", "why"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name}: expected a str, got "
                                 f"{type(getattr(self, name)).__name__}")
-        if self.agrees != "yes" and not self.why.strip():
-            raise ValueError(f"why: expected an explanation when agrees={self.agrees!r}, got "
-                             f"{self.why!r}")
+        if self.verdict.needs_reason and not self.why.strip():
+            raise ValueError(f"why: expected an explanation when verdict={self.verdict.value!r}, "
+                             f"got {self.why!r}")
 
     def to_dict(self) -> dict:
         return {"paper": self.paper, "claim": self.claim, "experiment": self.experiment,
-                "measured": self.measured, "agrees": self.agrees, "why": self.why}
+                "measured": self.measured, "verdict": self.verdict.value, "why": self.why}
 
 
 def claims_table(claims: Sequence[Claim]) -> str:
-    """The Markdown table: paper, claim, experiment, our number, agrees? (and why, when not)."""
+    """The Markdown table: paper, claim, experiment, our number, verdict (and why, when it is
+    not "agrees")."""
     if isinstance(claims, (str, bytes)) or not isinstance(claims, Sequence) or not claims:
         raise TypeError(f"claims: expected a non-empty list of Claim, got {claims!r}")
-    lines = ["| paper | claim | experiment | our number | agrees? |", "|---|---|---|---|---|"]
+    lines = ["| paper | claim | experiment | our number | verdict |", "|---|---|---|---|---|"]
     for i, c in enumerate(claims):
         if not isinstance(c, Claim):
             raise TypeError(f"claims[{i}]: expected a Claim, got {type(c).__name__}")
-        verdict = c.agrees + (f": {c.why}" if c.why else "")
+        verdict = c.verdict.value + (f": {c.why}" if c.why else "")
         cells = [paper(c.paper).short, c.claim, c.experiment, c.measured, verdict]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)

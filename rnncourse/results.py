@@ -16,10 +16,11 @@ Where the files go (:func:`results_folder`), first match wins:
 4. ``~/.rnncourse/results``.
 
 A file is ``<folder>/<lesson>/<name>.json`` holding ``{"lesson", "name", "timestamp" (UTC, ISO
-8601), "versions" (python, numpy, torch, rnncourse), "data"}``. Saving the same lesson and name
-again replaces the file (re-running a notebook does not pile up copies); ``overwrite=False``
-keeps both by adding the timestamp to the file name. Writes are atomic (a temporary file in the
-same folder, then ``os.replace``), so a crash never leaves half a file under the real name.
+8601), "versions" (python, numpy, torch, rnncourse), "schema", "data"}``. Saving the same
+lesson and name again replaces the file (re-running a notebook does not pile up copies);
+``overwrite=False`` keeps both by adding the timestamp to the file name. Writes are atomic (a
+temporary file in the same folder, then ``os.replace``), so a crash never leaves half a file
+under the real name.
 
 Serialisation of ``data``: dicts (string keys), lists and tuples (as lists), str, bool, int,
 float, None; numpy arrays and torch tensors become (nested) lists, numpy and 0-d torch scalars
@@ -28,9 +29,19 @@ become numbers, dataclasses (such as ``TrainResult``, via its ``to_dict()``) bec
 as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` and turned back into floats on
 loading (a string with exactly one of those values is therefore read back as a float).
 
-A file that cannot be read (invalid JSON, cut short, not a record) is skipped with a warning
-naming it, and listed in the ``skipped`` attribute of the returned list; loading never raises
-because of one bad file.
+Declared records
+----------------
+Every record a course lesson saves has a declared schema (:mod:`rnncourse.records`): saving
+checks ``data`` against it and raises :class:`~rnncourse.records.RecordError` naming the field
+that is missing or of the wrong type, so a lesson that renames a field fails where it saves,
+not in the lesson that reads it. The file's ``"schema"`` is ``{"type", "version"}``; loading
+checks the version and the data again. Records of other lessons (a learner's own) are free-form
+(``"schema": null``).
+
+A file that cannot be read (invalid JSON, cut short, not a record, an older schema version,
+data that does not match its schema) is skipped with a warning naming it and saying why, and
+listed in the ``skipped`` attribute of the returned list; loading never raises because of one
+bad file. :func:`read_record` reads one file and raises instead.
 """
 
 from __future__ import annotations
@@ -50,8 +61,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import records as _records
+from .records import RecordError
+
 __all__ = ["ENV", "Record", "Results", "results_folder", "save_result", "load_results",
-           "to_jsonable", "ResultsWarning"]
+           "read_record", "to_jsonable", "ResultsWarning", "RecordError"]
 
 ENV = "RNNCOURSE_RESULTS"
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -64,8 +78,9 @@ class ResultsWarning(UserWarning):
 
 @dataclass
 class Record:
-    """One saved experiment: ``lesson``, ``name``, ``timestamp``, ``versions``, ``data``, and
-    ``path`` of its file."""
+    """One saved experiment: ``lesson``, ``name``, ``timestamp``, ``versions``, ``data``,
+    ``path`` of its file, and its ``schema`` (``{"type", "version"}``; ``None`` for free-form
+    data)."""
 
     lesson: str
     name: str
@@ -73,6 +88,7 @@ class Record:
     versions: dict
     data: dict
     path: Path
+    schema: dict | None = None
 
     def __getitem__(self, key):
         """``rec["steps_to_target"]`` is ``rec.data["steps_to_target"]``."""
@@ -208,7 +224,9 @@ def save_result(lesson: str, name: str, data, folder=None, *, overwrite: bool = 
 
     The file is ``<folder>/<lesson>/<name>.json`` (characters other than letters, digits,
     ``.``, ``_`` and ``-`` become ``_``); with ``overwrite=False`` the timestamp is added to the
-    name instead of replacing an earlier file.
+    name instead of replacing an earlier file. A declared record (:mod:`rnncourse.records`) is
+    checked against its schema first: :class:`~rnncourse.records.RecordError` names the field
+    that is missing or of the wrong type, and nothing is written.
     """
     lesson = _label("lesson", lesson)
     name = _label("name", name)
@@ -218,10 +236,15 @@ def save_result(lesson: str, name: str, data, folder=None, *, overwrite: bool = 
     if not isinstance(payload, dict):
         raise TypeError(f"data: expected a dict (or an object with to_dict()), got "
                         f"{type(data).__name__}")
+    declared = _records.record_type(lesson, name)
+    schema = None
+    if declared is not None:
+        _check(declared, _from_json(payload), f"{lesson}/{name}: data")
+        schema = {"type": declared.schema_name, "version": declared.version}
     now = _dt.datetime.now(_dt.UTC)
     record = {"lesson": lesson, "name": name,
               "timestamp": now.isoformat(timespec="microseconds"),
-              "versions": _versions(), "data": payload}
+              "versions": _versions(), "schema": schema, "data": payload}
     text = json.dumps(record, indent=1, allow_nan=False)
     target_dir = results_folder(folder) / _safe(lesson)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -243,7 +266,18 @@ def save_result(lesson: str, name: str, data, folder=None, *, overwrite: bool = 
     return path
 
 
-def _read_record(path: Path) -> Record:
+def _check(declared, data, where: str) -> None:
+    try:
+        _records.check_data(declared.schema, data, where)
+    except RecordError as e:
+        raise RecordError(f"{e} [schema {declared.schema_name}, version {declared.version}, "
+                          f"rnncourse.records]") from None
+
+
+def read_record(path) -> Record:
+    """Read one results file; raise ``ValueError`` (:class:`~rnncourse.records.RecordError` for a
+    schema problem) saying what is wrong with it, ``OSError`` if it cannot be opened."""
+    path = Path(path)
     with path.open("r", encoding="utf-8") as fh:
         raw = json.load(fh)
     if not isinstance(raw, dict):
@@ -253,9 +287,23 @@ def _read_record(path: Path) -> Record:
         raise ValueError(f"not a results record, missing {missing}")
     if not isinstance(raw["data"], dict):
         raise ValueError(f"'data' should be an object, got {type(raw['data']).__name__}")
-    return Record(lesson=str(raw["lesson"]), name=str(raw["name"]),
-                  timestamp=str(raw["timestamp"]), versions=dict(raw.get("versions") or {}),
-                  data=_from_json(raw["data"]), path=path)
+    lesson, name = str(raw["lesson"]), str(raw["name"])
+    data = _from_json(raw["data"])
+    declared = _records.record_type(lesson, name)
+    schema = raw.get("schema")
+    if declared is not None:
+        found = schema.get("version") if isinstance(schema, dict) else None
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if found != declared.version or kind != declared.schema_name:
+            saved = ("before records had schemas" if schema is None
+                     else f"with schema {kind} version {found}")
+            raise RecordError(f"{lesson}/{name} was saved {saved}; this rnncourse reads "
+                              f"{declared.schema_name} version {declared.version}: run lesson "
+                              f"{lesson} again to rewrite it")
+        _check(declared, data, f"{lesson}/{name}: data")
+    return Record(lesson=lesson, name=name, timestamp=str(raw["timestamp"]),
+                  versions=dict(raw.get("versions") or {}), data=data, path=path,
+                  schema=schema if isinstance(schema, dict) else None)
 
 
 def load_results(folder=None, lesson: str | None = None, name: str | None = None) -> Results:
@@ -278,7 +326,7 @@ def load_results(folder=None, lesson: str | None = None, name: str | None = None
         if path.name.startswith("."):
             continue  # a temporary file of a write in progress
         try:
-            rec = _read_record(path)
+            rec = read_record(path)
         except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
             warnings.warn(f"skipping unreadable results file {path}: {e}", ResultsWarning,
                           stacklevel=2)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnncourse import literature, models, variants
-from rnncourse.literature import Claim
+from rnncourse.literature import Claim, Verdict
 
 torch.set_num_threads(1)
 
@@ -175,24 +175,44 @@ def test_learning_rate_sweep_shares_add_up():
 # --- the closing table ------------------------------------------------------------------------
 
 def test_claims_table():
-    claims = [Claim("pascanu2013", "rate <= γ σ", "bound", "||g|| = 1", "yes"),
+    claims = [Claim("pascanu2013", "rate <= γ σ", "bound", "||g|| = 1", "agrees"),
               Claim("chung2014", "GRU ≈ LSTM", "race", "400 vs 800", "partly", "faster here")]
     lines = literature.claims_table(claims).splitlines()
     assert len(lines) == 4 and "Pascanu et al. 2013" in lines[2]
+    assert lines[0].endswith("| verdict |")
     assert "\\|\\|g\\|\\|" in lines[2] and "partly: faster here" in lines[3]
-    assert claims[1].to_dict()["agrees"] == "partly"
+    assert claims[0].verdict is Verdict.AGREES and claims[1].verdict is Verdict.PARTLY
+    assert claims[1].to_dict()["verdict"] == "partly"
+
+
+def test_one_verdict_type_with_three_values_shared_by_lessons_5_and_8():
+    from rnncourse import findings
+
+    assert findings.Verdict is Verdict and findings.CheckRow("05", "c", "e", "m", "partly",
+                                                             "s").verdict is Verdict.PARTLY
+    assert [v.value for v in Verdict] == ["agrees", "partly", "disagrees"]
+    assert Verdict.of("disagrees").needs_reason and not Verdict.AGREES.needs_reason
+    assert literature.verdict_summary(["agrees", Verdict.PARTLY, "agrees"]) == \
+        "2 agree, 1 partly, 0 disagree"
+    with pytest.raises(ValueError, match=r"verdicts\[1\]: expected one of \['agrees', "
+                                         r"'partly', 'disagrees'\], got 'yes'"):
+        literature.verdict_summary(["agrees", "yes"])
+    with pytest.raises(TypeError, match=r"verdict: expected a Verdict or one of .*got bool"):
+        Verdict.of(True)
 
 
 def test_claim_checks_its_fields():
-    with pytest.raises(ValueError, match="agrees: expected one of \\['yes', 'partly', 'no'\\], "
-                                         "got 'maybe'"):
+    with pytest.raises(ValueError, match="verdict: expected one of \\['agrees', 'partly', "
+                                         "'disagrees'\\], got 'maybe'"):
         Claim("gers2000", "c", "e", "m", "maybe")
-    with pytest.raises(ValueError, match="why: expected an explanation when agrees='no'"):
-        Claim("gers2000", "c", "e", "m", "no")
+    with pytest.raises(ValueError, match="why: expected an explanation when verdict='disagrees'"):
+        Claim("gers2000", "c", "e", "m", "disagrees")
+    with pytest.raises(ValueError, match="why: expected an explanation when verdict='partly'"):
+        Claim("gers2000", "c", "e", "m", "partly", "  ")
     with pytest.raises(ValueError, match="key: expected one of"):
-        Claim("nobody2001", "c", "e", "m", "yes")
+        Claim("nobody2001", "c", "e", "m", "agrees")
     with pytest.raises(TypeError, match="measured: expected a str, got float"):
-        Claim("gers2000", "c", "e", 0.5, "yes")
+        Claim("gers2000", "c", "e", 0.5, "agrees")
     with pytest.raises(TypeError, match="claims: expected a non-empty list of Claim"):
         literature.claims_table([])
     with pytest.raises(TypeError, match=r"claims\[0\]: expected a Claim, got dict"):

@@ -127,3 +127,106 @@ def test_bad_arguments(tmp_path, args, exc, words):
 def test_bad_folder_type():
     with pytest.raises(TypeError, match="folder"):
         results.results_folder(3)
+
+
+# --- declared records ---------------------------------------------------------------------------
+
+def seq2seq_run(**changes):
+    run = {"train_steps": 150, "seconds": 3.0, "test_exact_match": 0.99, "curve_steps": [50],
+           "curve_exact_match": [0.99], "steps_to_target": 50, "seconds_to_target": 1.0,
+           "parameters": 1000}
+    run.update(changes)
+    return run
+
+
+def test_every_record_a_lesson_saves_is_declared_and_checked_on_save(tmp_path):
+    good = {"attention": seq2seq_run(), "no attention": seq2seq_run(steps_to_target=None)}
+    path = results.save_result("07_advanced", "reversal", good, tmp_path)
+    on_disk = json.loads(path.read_text())
+    assert on_disk["schema"] == {"type": "Seq2SeqPair", "version": 1}
+    (rec,) = results.load_results(tmp_path)
+    assert rec.schema == on_disk["schema"] and rec.data == good
+    # a lesson that renames a field fails where it saves, naming the field and the schema
+    renamed = {"attention": seq2seq_run(), "no attention": seq2seq_run()}
+    renamed["no attention"]["exact_match"] = renamed["no attention"].pop("test_exact_match")
+    with pytest.raises(results.RecordError, match=r"07_advanced/reversal: data\['no attention'\]: "
+                                                  r"missing field 'test_exact_match' \(declared "
+                                                  r"by Seq2SeqRun\).*Seq2SeqPair, version 1"):
+        results.save_result("07_advanced", "reversal", renamed, tmp_path)
+    with pytest.raises(results.RecordError, match=r"missing field 'no attention'"):
+        results.save_result("07_advanced", "reversal", {"attention": seq2seq_run()}, tmp_path)
+    with pytest.raises(results.RecordError, match=r"data\['attention'\]\['parameters'\]: "
+                                                  r"expected int, got str \('1000'\)"):
+        results.save_result("07_advanced", "reversal",
+                            {**good, "attention": seq2seq_run(parameters="1000")}, tmp_path)
+    with pytest.raises(results.RecordError, match=r"data\['attention'\]\['curve_steps'\]\[0\]: "
+                                                  r"expected int, got float"):
+        results.save_result("07_advanced", "reversal",
+                            {**good, "attention": seq2seq_run(curve_steps=[0.5])}, tmp_path)
+    # a name no lesson declared
+    with pytest.raises(results.RecordError, match=r"name: 07_advanced saves only declared "
+                                                  r"records \(reversal, dates.*got 'revresal'"):
+        results.save_result("07_advanced", "revresal", good, tmp_path)
+    assert [r.data for r in results.load_results(tmp_path)] == [good]  # nothing else written
+    # NaN and infinity are floats to the schema, as they are when loaded
+    results.save_result("07_advanced", "reversal",
+                        {**good, "attention": seq2seq_run(seconds=math.nan)}, tmp_path)
+
+
+def test_a_train_result_is_checked_against_its_schema(tmp_path):
+    r = train.train(lambda: models.SequenceRegressor("rnn", 2, 4, 1),
+                    lambda rng: tasks.adding_batch(8, 5, rng), F.mse_loss, steps=3, lr=1e-2,
+                    progress=False, config={"cell": "rnn"})
+    results.save_result("06_experiments", "sunspots_tanh RNN", r, tmp_path)  # a family member
+    data = r.to_dict()
+    del data["best_eval"]
+    with pytest.raises(results.RecordError, match=r"missing field 'best_eval' \(declared by "
+                                                  r"TrainRun\)"):
+        results.save_result("06_experiments", "sunspots_GRU", data, tmp_path)
+
+
+def test_old_version_and_malformed_declared_files_are_skipped_with_the_reason(tmp_path):
+    good = {"attention": seq2seq_run(), "no attention": seq2seq_run()}
+    path = results.save_result("07_advanced", "reversal", good, tmp_path)
+    raw = json.loads(path.read_text())
+    folder = path.parent
+    old = dict(raw)
+    del old["schema"]  # written before records had schemas
+    (folder / "dates.json").write_text(json.dumps({**old, "name": "dates"}))
+    newer = {**raw, "name": "alignment", "schema": {"type": "Alignment", "version": 99}}
+    (folder / "alignment.json").write_text(json.dumps(newer))
+    broken = {**raw, "name": "hybrid", "schema": {"type": "Hybrid", "version": 1}}
+    (folder / "hybrid.json").write_text(json.dumps(broken))  # reversal's data, not a hybrid's
+    with pytest.warns(results.ResultsWarning) as caught:
+        loaded = results.load_results(tmp_path)
+    assert [r.name for r in loaded] == ["reversal"]
+    assert sorted(p.name for p in loaded.skipped) == ["alignment.json", "dates.json",
+                                                      "hybrid.json"]
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "07_advanced/dates was saved before records had schemas; this rnncourse reads " \
+           "Seq2SeqPair version 1: run lesson 07_advanced again" in messages
+    assert "saved with schema Alignment version 99" in messages
+    assert "07_advanced/hybrid: data: missing fields 'gru', 'hybrid', 'speedup_fwd_bwd'" \
+        in messages
+    with pytest.raises(results.RecordError, match="saved before records had schemas"):
+        results.read_record(folder / "dates.json")
+
+
+def test_free_form_records_of_other_lessons_need_no_schema(tmp_path):
+    path = results.save_result("my_experiments", "anything", {"v": 1}, tmp_path)
+    assert json.loads(path.read_text())["schema"] is None
+    assert results.read_record(path).data == {"v": 1}
+
+
+def test_lessons_save_only_what_their_schemas_accept():
+    """Every lesson's save call site names a declared record (read from the lesson files)."""
+    import re
+
+    from rnncourse import records
+
+    lessons = Path(results.__file__).resolve().parent.parent / "notebooks"
+    if not lessons.is_dir():
+        pytest.skip("no notebooks folder next to the package")
+    for lesson in sorted(lessons.glob("0[1-7]_*.py")):
+        for name in re.findall(r'save_result\((?:LESSON|"[^"]+"), f?"([^"{]+)', lesson.read_text()):
+            assert records.record_type(lesson.stem, name) is not None, (lesson.name, name)
