@@ -28,7 +28,7 @@ from torch import nn
 
 from . import scan, validate
 
-__all__ = ["memory_forward", "memory_torch", "read_weights", "FastWeightRecall"]
+__all__ = ["memory_forward", "memory_torch", "memory_read_last", "read_weights", "FastWeightRecall"]
 
 
 def _decay(value) -> float:
@@ -85,6 +85,24 @@ def memory_torch(k, v, q, decay: float = 1.0, *, method: str = "blelloch"):
     return y, S
 
 
+def memory_read_last(k, v, q_last, decay: float = 1.0):
+    """``y_T = S_T q_T = sum_s decay^(T-s) (k_s . q_T) v_s`` only (torch): ``(B, D_v)``.
+
+    The same number as ``memory_torch(...)[0][-1]`` without forming any ``S_t``: what a model
+    that reads once, at the end, needs (T D_k + T D_v work per sequence instead of T D_v D_k).
+    """
+    _check_torch("k", k, "(T, B, D_k)")
+    _check_torch("v", v, "(T, B, D_v)")
+    if q_last.dim() != 2 or q_last.shape != k.shape[1:] or v.shape[:2] != k.shape[:2]:
+        raise ValueError(f"k, v, q_last: expected (T, B, D_k), (T, B, D_v) and (B, D_k), got "
+                         f"{tuple(k.shape)}, {tuple(v.shape)} and {tuple(q_last.shape)}")
+    decay = _decay(decay)
+    T = k.shape[0]
+    ages = torch.arange(T - 1, -1, -1, dtype=k.dtype, device=k.device)  # T - s
+    weights = decay**ages[:, None] * torch.einsum("tbk,bk->tb", k, q_last)  # (T, B)
+    return torch.einsum("tb,tbv->bv", weights, v)
+
+
 def read_weights(k, q_final) -> np.ndarray:
     """How much each stored pair contributes to a read: ``k_s . q`` for every s, ``(B, T)``.
 
@@ -99,7 +117,8 @@ class FastWeightRecall(nn.Module):
     """Associative recall with an outer-product memory: write every step, read at the last.
 
     ``k_t = W_k x_t``, ``v_t = W_v x_t``, ``q_t = W_q x_t`` (no biases; ``D = memory_size``),
-    equations (1)-(2), then ``logits = W_o y_T + b_o``. Input ``(T, B, I)``, output
+    equations (1)-(2) read once at the end (:func:`memory_read_last`), then
+    ``logits = W_o y_T + b_o``. Input ``(T, B, I)``, output
     ``(B, n_classes)``. Parameters: ``3 D I + n_classes (D + 1)``.
     """
 
@@ -123,5 +142,4 @@ class FastWeightRecall(nn.Module):
             raise ValueError(f"x: expected a tensor (T, B, I), got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)}")
         k, v, q = self.parts(x)
-        y, _ = memory_torch(k, v, q, self.decay)
-        return self.out(y[-1])  # (B, C)
+        return self.out(memory_read_last(k, v, q[-1], self.decay))  # (B, C)

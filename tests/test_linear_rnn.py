@@ -99,6 +99,8 @@ def test_memory_scan_equals_the_step_by_step_definition(decay):
     manual = sum(decay ** (t - s) * (k[s] * q[t]).sum(-1, keepdims=True) * v[s]
                  for s in range(t + 1))
     np.testing.assert_allclose(y[t], manual, atol=1e-12)
+    last = memory.memory_read_last(*(torch.from_numpy(a) for a in (k, v, q[-1])), decay)
+    np.testing.assert_allclose(last.numpy(), y[-1], atol=1e-12)
 
 
 def test_memory_gradients_match_the_sequential_scan():

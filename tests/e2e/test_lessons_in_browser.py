@@ -74,7 +74,7 @@ def lesson(stem: str) -> Path:
 def lessons_with_widgets() -> list[str]:
     """Every lesson whose source builds widgets, except those with a dedicated test."""
     stems = []
-    for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+    for source in sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.py")):  # 07_advanced, 07b_memory_...
         if source.stem in DEDICATED or not source.with_suffix(".ipynb").exists():
             continue
         if _WIDGETS.search(source.read_text()):
