@@ -46,13 +46,14 @@ def test_r_min_above_r_max_is_explained_not_drawn():
 
 
 def test_update_is_fast():
+    # CPU time of this process: on a loaded machine waiting for a core is not the update's cost.
     e = LRUExplorer()
     samples = []
     for control, value in e.benchmark_moves():
-        start = time.perf_counter()
+        start = time.process_time()
         control.value = value
-        samples.append(time.perf_counter() - start)
-    assert np.median(samples) < 0.1  # the course's target is 30 ms; a loaded machine is slower
+        samples.append(time.process_time() - start)
+    assert np.median(samples) < 0.03, f"median update {1e3 * np.median(samples):.1f} ms CPU"
 
 
 def test_bad_starting_values():
