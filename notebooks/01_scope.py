@@ -41,7 +41,7 @@ import numpy as np
 import plotly.graph_objects as go
 from IPython.display import display
 
-from rnncourse import check
+from rnncourse import check, figstyle
 from rnncourse.data import load_co2
 from rnncourse.dynamics import fitted_decay_rate, hidden_states, impulse_response, scaled_rnn_params
 from rnncourse.explorers.hidden_state import HiddenStateExplorer
@@ -90,9 +90,9 @@ rng = np.random.default_rng(SEED)
 dates, co2 = load_co2()
 print(f"{len(co2)} weekly values from {dates[0]} to {dates[-1]}, "
       f"{co2.min():.1f} to {co2.max():.1f} ppm")
-fig = go.Figure(go.Scatter(x=dates, y=co2, mode="lines", line=dict(width=1)))
-fig.update_layout(title="Atmospheric CO2 at Mauna Loa (weekly)", yaxis_title="ppm", height=300,
-                  margin=dict(l=50, r=20, t=40, b=30))
+figstyle.use()  # the course's figure style for every plot below
+fig = figstyle.figure(go.Scatter(x=dates, y=co2, mode="lines", line=dict(width=1)),
+                      title="Atmospheric CO2 at Mauna Loa (weekly)", yaxis_title="ppm")
 fig.show()
 assert len(co2) == 2284 and np.all(np.isfinite(co2))
 
@@ -132,9 +132,9 @@ print("train inputs", x_train.shape, "targets", y_train.shape, "| test inputs", 
 assert x_train.shape[0] == T and x_train.shape[2] == 1
 assert np.allclose(x_train[1:, :, 0], y_train[:-1, :, 0])  # targets are the inputs shifted by one
 
-fig = go.Figure(go.Scatter(y=series[:104], mode="lines+markers", marker=dict(size=4)))
-fig.update_layout(title="standardised 4-week change in CO2, first 8 years: the yearly cycle",
-                  xaxis_title="step (4 weeks)", height=260, margin=dict(l=50, r=20, t=40, b=40))
+fig = figstyle.figure(go.Scatter(y=series[:104], mode="lines+markers", marker=dict(size=4)),
+                      title="standardised 4-week change in CO2, first 8 years: the yearly cycle",
+                      xaxis_title="step (4 weeks)")
 fig.show()
 
 # %% [markdown]
@@ -153,11 +153,10 @@ h, cache = rnn_forward(x_train, np.zeros((x_train.shape[1], H)), params, "tanh")
 print("hidden states h:", h.shape, "= (T, B, H)")
 assert h.shape == (T, x_train.shape[1], H) and np.all(np.abs(h) < 1)  # tanh keeps |h| < 1
 
-heat = go.Figure(go.Heatmap(z=h[:, 0, :].T, zmin=-1, zmax=1, colorscale="RdBu",
-                            colorbar=dict(title="h")))
-heat.update_layout(title="h_t for the first training window (rows: units, columns: steps)",
-                   xaxis_title="t (4-week step)", yaxis_title="unit", height=300,
-                   margin=dict(l=50, r=20, t=40, b=40))
+heat = figstyle.figure(go.Heatmap(x=np.arange(1, T + 1), z=h[:, 0, :].T, zmin=-1, zmax=1,
+                                  colorscale=figstyle.DIVERGING, colorbar=dict(title="h")),
+                       title="h_t for the first training window (rows: units, columns: steps)",
+                       xaxis_title="t (4-week step)", yaxis_title="unit")
 heat.show()
 
 # %% [markdown]
@@ -221,17 +220,17 @@ assert mse["RNN + linear readout"] < 0.2 * mse["training mean"]
 # %%
 window = series[:104].reshape(-1, 1, 1)  # eight years as one sequence, batch of 1
 rates = {}
-response_fig = go.Figure()
+response_fig = figstyle.figure(title="impulse response for four scales of W_hh", xaxis_title="t",
+                               yaxis_title="||dh_t / dx_1||")
+response_fig.update_yaxes(**figstyle.LOG)
 for rho in (0.5, 0.9, 1.0, 2.0):
     p = scaled_rnn_params(1, H, w_scale=rho, input_scale=0.5, seed=SEED)
     response = impulse_response(window, p)
     rates[rho] = fitted_decay_rate(response)
-    response_fig.add_trace(go.Scatter(y=response, mode="lines", name=f"rho = {rho}"))
-    print(f"rho = {rho:3.1f}: response at t=103 is {response[-1]:.1e} of the kick, "
+    response_fig.add_trace(go.Scatter(x=np.arange(1, response.size + 1), y=response, mode="lines",
+                                      name=f"rho = {rho}"))
+    print(f"rho = {rho:3.1f}: response at t = {response.size} is {response[-1]:.1e} of the kick, "
           f"fitted per-step factor {rates[rho]:.3f}")
-response_fig.update_layout(title="impulse response for four scales of W_hh", yaxis_type="log",
-                           xaxis_title="t", yaxis_title="||dh_t / dx_1||", height=320,
-                           margin=dict(l=50, r=20, t=40, b=40))
 response_fig.show()
 
 assert rates[0.5] <= 0.5 * 1.001 and rates[0.9] <= 0.9 * 1.001  # tanh' <= 1: at least rho^t decay
@@ -250,7 +249,8 @@ assert rates[2.0] > 1.05  # well above 1 the nudge grows: the dynamics are chaot
 # ## Explore: steer the hidden state
 #
 # Drag $\rho$ and the input scale. Watch the heatmap (large inputs saturate the units at
-# $\pm 1$) and the impulse response, plotted against the envelope $\rho^t$. Note how saturation
+# $\pm 1$) and the impulse response $\lVert \partial h_t / \partial x_1 \rVert$, plotted against
+# the envelope $\rho^{t-1}$ (steps counted from $t = 1$, as above). Note how saturation
 # (large inputs) makes memory *shorter*: where $\tanh$ is flat, $\tanh' \approx 0$ and the
 # nudge is damped.
 

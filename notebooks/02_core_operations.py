@@ -34,14 +34,12 @@ if "google.colab" in sys.modules:  # Colab only: elsewhere `make lab` has instal
     from google.colab import output
     output.enable_custom_widget_manager()
 
-import inspect
-
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from IPython.display import Code, display
+from IPython.display import display
 
-from rnncourse import check
+from rnncourse import check, figstyle
 from rnncourse.complexity import fit_power_law, rnn_flops, scaling_grid
 from rnncourse.explorers.complexity import ComplexityExplorer
 from rnncourse.gradcheck import gradient_check
@@ -56,6 +54,7 @@ from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads(1)  # small recurrent steps are latency-bound: one thread is fastest here
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 rng = np.random.default_rng(SEED)
 
@@ -85,14 +84,14 @@ def unrolled_graph(steps=4):
                            showarrow=True, arrowhead=2, standoff=14, startstandoff=14)
         fig.add_annotation(x=(xa + xb) / 2, y=(ya + yb) / 2, text=label, showarrow=False,
                            font=dict(size=10, color="gray"), yshift=8)
-    colour = {"x": "#4c78a8", "h": "#54a24b", "L": "#f58518"}
+    colour = {"x": figstyle.BLUE, "h": figstyle.GREEN, "L": figstyle.ORANGE}
     fig.add_trace(go.Scatter(
         x=[p[0] for p in nodes.values()], y=[p[1] for p in nodes.values()],
         text=list(nodes), mode="markers+text", textposition="middle center",
         marker=dict(size=34, color=[colour[name[0]] for name in nodes]),
         textfont=dict(color="white"), hoverinfo="skip"))
-    fig.update_layout(height=260, showlegend=False, xaxis_visible=False, yaxis_visible=False,
-                      margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white")
+    fig.update_layout(height=300, showlegend=False, xaxis_visible=False, yaxis_visible=False,
+                      margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
 
@@ -143,19 +142,13 @@ assert np.allclose(h_ref[-1], h_prev)  # the reference loop computes exactly thi
 #
 # The indices matter: $\delta a_t$ pairs with $h_{t-1}$ (what step $t$ *read*), never with $h_t$.
 # With a batch in rows the products transpose: `dW_hh += da.T @ h_prev`, `dx = da @ W_xh`,
-# `dh_prev = da @ W_hh`. Here is the course's backward step; read it against (2) and (3):
-
-# %%
-display(Code(inspect.getsource(rnn_step_backward), language="python"))
-
-# %% [markdown]
-# and the loop over time, which is equation (1): walk backwards, adding the gradient carried
-# from step $t+1$ (`dh_carry`) to the direct one, `dh[t]`.
-
-# %%
-display(Code(inspect.getsource(rnn_backward), language="python"))
-
-# %% [markdown]
+# `dh_prev = da @ W_hh`. Equations (2) and (3) are one backward step; the loop over time is
+# equation (1): walk backwards, adding the gradient carried from step $t+1$ (`dh_carry`) to the
+# direct one, `dh[t]`. You will write both in the exercises at the end of this lesson; the
+# course's own versions, `rnn_step_backward` and `rnn_backward`, are used below to check the
+# derivation, and `check.show_solution("rnn_step_backward")` shows their source once you have
+# tried.
+#
 # ## Checking the gradient: finite differences and autograd
 #
 # A derivation is a claim; check it. The centered difference
@@ -309,17 +302,22 @@ for (backend, axis), fit in fits.items():
     print(f"{backend:5s}: time ∝ {axis}^{fit.exponent:.2f}  (R² = {fit.r2:.3f})")
 
 # %%
-fig = go.Figure()
+fig = figstyle.subplots(1, 2, subplot_titles=("vary T (H = 128)", "vary H (T = 10)"),
+                        title="forward + BPTT time: measured (points) against predicted (lines)")
 for (backend, axis), times in timings.items():
     sizes = np.array(T_grid if axis == "T" else H_grid)
-    fig.add_trace(go.Scatter(x=sizes, y=times, mode="markers", name=f"{backend}, vary {axis}"))
+    col, colour = (1 if axis == "T" else 2), figstyle.colour(0 if backend == "numpy" else 1)
+    fig.add_scatter(x=sizes, y=times, mode="markers", name=backend, legendgroup=backend,
+                    showlegend=axis == "T", marker=dict(color=colour, size=8), row=1, col=col)
     predicted = times[0] * (sizes / sizes[0]) ** (1 if axis == "T" else 2)
-    fig.add_trace(go.Scatter(x=sizes, y=predicted, mode="lines", line=dict(dash="dot"),
-                             name=f"predicted ∝ {axis}^{1 if axis == 'T' else 2}"))
-fig.update_layout(xaxis_type="log", yaxis_type="log", height=380,
-                  title="forward + BPTT time: measured (points) against predicted (lines)",
-                  xaxis_title="T (H = 128) or H (T = 10)", yaxis_title="seconds",
-                  margin=dict(l=60, r=20, t=40, b=40))
+    fig.add_scatter(x=sizes, y=predicted, mode="lines", line=dict(dash="dot", color=colour),
+                    name=f"{backend}, predicted", legendgroup=backend, showlegend=axis == "T",
+                    row=1, col=col)
+fig.update_xaxes(**figstyle.LOG)
+fig.update_yaxes(**figstyle.LOG)
+fig.update_xaxes(title_text="T", row=1, col=1)
+fig.update_xaxes(title_text="H", row=1, col=2)
+fig.update_yaxes(title_text="seconds", row=1, col=1)
 fig.show()
 
 for backend in ("numpy", "torch"):

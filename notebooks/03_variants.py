@@ -47,7 +47,7 @@ import plotly.graph_objects as go
 import torch
 from IPython.display import display
 
-from rnncourse import check, variants
+from rnncourse import check, figstyle, variants
 from rnncourse.convert import numpy_from_torch
 from rnncourse.explorers.gates import GatesExplorer
 from rnncourse.models import count_parameters
@@ -59,6 +59,7 @@ from rnncourse.threads import set_threads
 from rnncourse.torch_cells import from_torch
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved at the end for lesson 8
 
@@ -520,12 +521,12 @@ on_floor = float(uni_steps[:T_avg - k].mean())       # steps with k future terms
 print(f"one direction: MSE {on_floor:.4f} over steps 0..{T_avg - k - 1} (floor there "
       f"{1 / 3 * k / (2 * k + 1) ** 2:.4f}), {uni_steps[-1]:.4f} at the last step")
 assert abs(on_floor / (k / 3 / (2 * k + 1) ** 2) - 1) < 0.1 and uni_steps[-1] < 0.25 * on_floor
-fig = go.Figure([go.Scatter(y=future / 3 / (2 * k + 1) ** 2, name="causal floor",
-                            line=dict(dash="dash", color="#555555"))]
-                + [go.Scatter(y=err, name=name, mode="lines+markers") for name, err in per_step.items()])
-fig.update_layout(height=300, xaxis_title="time step t", yaxis_title="test MSE at step t",
-                  title="the one-directional model sits on the floor until the future runs out",
-                  margin=dict(l=60, r=20, t=40, b=40))
+fig = figstyle.figure([go.Scatter(y=future / 3 / (2 * k + 1) ** 2, name="causal floor",
+                                  line=dict(dash="dash", color=figstyle.GREY))]
+                      + [go.Scatter(y=err, name=name, mode="lines+markers")
+                         for name, err in per_step.items()],
+                      xaxis_title="time step t", yaxis_title="test MSE at step t",
+                      title="the one-directional model sits on the floor until the future runs out")
 fig.show()
 findings["bidirectional_task"] = {
     "task": "centred moving average", "T": T_avg, "half_width": k, "causal_floor": floor,

@@ -47,12 +47,13 @@ import torch
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-from rnncourse import check, cliff, gradflow
+from rnncourse import check, cliff, figstyle, gradflow
 from rnncourse.explorers.gradient_flow import CliffExplorer, GradientFlowExplorer
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved at the end for lesson 8
 
@@ -107,9 +108,8 @@ t = np.arange(T_small + 1)
 fig = go.Figure([go.Scatter(x=t, y=bound, name="bound (γ σ_max)^(T−t)", line=dict(dash="dash")),
                  go.Scatter(x=t, y=jacobian, name="||∂h_T/∂h_t|| (explicit product)"),
                  go.Scatter(x=t, y=bptt, name="||∂L/∂h_t|| (BPTT)", line=dict(dash="dot"))])
-fig.update_layout(height=320, yaxis_type="log", xaxis_title="t", yaxis_exponentformat="power",
-                  title="the bound holds at every step, and is far from tight here",
-                  margin=dict(l=60, r=20, t=40, b=40))
+fig.update_layout(yaxis_type="log", xaxis_title="t", yaxis_exponentformat="power",
+                  title="the bound holds at every step, and is far from tight here")
 fig.show()
 
 # %% [markdown]
@@ -254,8 +254,8 @@ findings["gated_grad_at_t0"] = {label: float(r.norms[0]) for label, r in gated.i
 findings["gated_rates"] = {label: r.rate for label, r in gated.items()}
 
 fig = go.Figure([go.Scatter(x=np.arange(201), y=r.norms, name=label) for label, r in gated.items()])
-fig.update_layout(height=320, yaxis_type="log", xaxis_title="t", yaxis_title="||∂L/∂state_t||",
-                  yaxis_exponentformat="power", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", xaxis_title="t", yaxis_title="||∂L/∂state_t||",
+                  yaxis_exponentformat="power")
 fig.show()
 
 # %% [markdown]
@@ -322,14 +322,13 @@ runs = {"no clipping": exploding_run(None, steps=600, seed=SEED),
         "clipped at 1.0": exploding_run(1.0, steps=600, seed=SEED)}
 plain_run, clipped_run = runs["no clipping"], runs["clipped at 1.0"]
 fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "gradient norm before clipping"))
-for (label, run), colour in zip(runs.items(), ["#d62728", "#2ca02c"]):
+for (label, run), colour in zip(runs.items(), [figstyle.VERMILLION, figstyle.BLUE]):
     steps = np.arange(run.loss.size)
     fig.add_scatter(x=steps, y=run.loss, name=label, line=dict(color=colour), row=1, col=1)
     fig.add_scatter(x=steps, y=run.grad_norm, name=label, line=dict(color=colour), row=1, col=2,
                     showlegend=False)
 fig.update_yaxes(type="log", exponentformat="power")
 fig.update_xaxes(title_text="SGD step")
-fig.update_layout(height=340, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 
 stop = plain_run.diverged_at

@@ -46,13 +46,14 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from rnncourse import literature
+from rnncourse import figstyle, literature
 from rnncourse.experiments import first_below, median_steps
 from rnncourse.literature import Claim
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved for lesson 8
 claims = []    # the closing table, one Claim per row
@@ -101,8 +102,8 @@ findings["vanishing"] = {"rows": [{k: v for k, v in r.items() if k != "norms"} f
 fig = go.Figure([go.Scatter(y=r["norms"], name=f"{r['cell']}, γσ_max = {r['theory']:.1f}",
                             line=dict(dash="dot" if r["cell"] == "rnn_sigmoid" else "solid"))
                  for r in vanishing])
-fig.update_layout(height=320, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂h_t||", margin=dict(l=60, r=20, t=30, b=40),
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂h_t||",
                   title="the rate is γ σ_max: the sigmoid needs σ_max four times larger")
 fig.show()
 
@@ -144,8 +145,8 @@ findings["carousel"] = {"lstm_rate": lstm_cec.rate, "lstm_grad_t0": float(lstm_c
 
 fig = go.Figure([go.Scatter(y=lstm_cec.norms, name="LSTM, forget gate = 1 (1997)"),
                  go.Scatter(y=rnn_cec.norms, name="tanh RNN")])
-fig.update_layout(height=300, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂state_t||", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂state_t||")
 fig.show()
 claims.append(Claim("hochreiter1997", "the constant error carousel keeps the gradient over long lags",
                     "LSTM with f = 1 vs tanh RNN, T = 200, inputs of scale 1",
@@ -191,12 +192,14 @@ findings["cell_state_growth"] = {name: {"mean_abs_c_final": float(g.mean_abs_c[-
 
 t = np.arange(1, free.mean_abs_c.size + 1)
 fig = make_subplots(rows=1, cols=2, subplot_titles=("mean |c_t|", "units with saturated tanh(c_t)"))
-for name, g in growth.items():
-    fig.add_scatter(x=t, y=g.mean_abs_c, name=name, row=1, col=1)
-    fig.add_scatter(x=t, y=g.saturated, name=name, row=1, col=2, showlegend=False)
+for k, (name, g) in enumerate(growth.items()):  # one colour per model, in both panels
+    fig.add_scatter(x=t, y=g.mean_abs_c, name=name, legendgroup=name, row=1, col=1,
+                    line=dict(color=figstyle.colour(k), dash=("solid", "dash", "dot")[k % 3]))
+    fig.add_scatter(x=t, y=g.saturated, name=name, legendgroup=name, row=1, col=2,
+                    showlegend=False,
+                    line=dict(color=figstyle.colour(k), dash=("solid", "dash", "dot")[k % 3]))
 fig.update_xaxes(type="log", title_text="t")
 fig.update_yaxes(type="log", row=1, col=1)
-fig.update_layout(height=320, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 claims.append(Claim("gers2000", "without a forget gate the cell state grows and saturates",
                     "random LSTM, 1000 steps of noise, never reset",
@@ -232,8 +235,8 @@ assert bias_rows[0]["rate"] < bias_rows[1]["rate"] < bias_rows[2]["rate"] and ga
 findings["forget_bias_gradient"] = [{k: v for k, v in r.items() if k != "norms"} for r in bias_rows]
 
 fig = go.Figure([go.Scatter(y=r["norms"], name=f"b_f = {r['forget_bias']:.0f}") for r in bias_rows])
-fig.update_layout(height=300, yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
-                  yaxis_title="||∂L/∂state_t|| at initialisation", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_exponentformat="power", xaxis_title="t",
+                  yaxis_title="||∂L/∂state_t|| at initialisation")
 fig.show()
 
 # %% [markdown]
@@ -307,7 +310,7 @@ findings["race"] = {"setting": {"task": "adding", "T": 30, "hidden_size": 32, "l
 save_result("05_literature", "race", {name: [r.to_dict() for r in runs]
                                        for name, runs in race.items()})  # every run, in full
 
-colours = {"LSTM, b_f = 0": "#1f77b4", "LSTM, b_f = 1": "#ff7f0e", "GRU": "#2ca02c"}
+colours = {"LSTM, b_f = 0": figstyle.BLUE, "LSTM, b_f = 1": figstyle.ORANGE, "GRU": figstyle.GREEN}
 fig = make_subplots(rows=1, cols=2, subplot_titles=("test MSE, seed 0", "steps to MSE < 0.01"))
 for name, runs in race.items():
     steps_, metric = zip(*runs[0].evals)
@@ -317,7 +320,6 @@ for name, runs in race.items():
 fig.add_hline(y=0.01, line_dash="dash", row=1, col=1)
 fig.update_yaxes(type="log", row=1, col=1)
 fig.update_xaxes(title_text="step", row=1, col=1)
-fig.update_layout(height=330, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 
 gru_secs = float(np.median([r.seconds_to_target for r in race["GRU"]]))
@@ -378,10 +380,9 @@ findings["clipping"] = {"plain_diverged_at": plain.diverged_at,
                         "clipped_loss_first_50": float(first), "clipped_loss_last_50": float(last),
                         "seconds": [plain.seconds, clipped.seconds]}
 
-fig = go.Figure([go.Scatter(y=plain.loss, name="no clipping", line=dict(color="#d62728")),
-                 go.Scatter(y=clipped.loss, name="clipped at 1", line=dict(color="#2ca02c"))])
-fig.update_layout(height=300, yaxis_type="log", xaxis_title="SGD step", yaxis_title="training loss",
-                  margin=dict(l=60, r=20, t=30, b=40))
+fig = go.Figure([go.Scatter(y=plain.loss, name="no clipping", line=dict(color=figstyle.VERMILLION)),
+                 go.Scatter(y=clipped.loss, name="clipped at 1", line=dict(color=figstyle.BLUE))])
+fig.update_layout(yaxis_type="log", xaxis_title="SGD step", yaxis_title="training loss")
 fig.show()
 claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gradients explode",
                     "tanh RNN, W_hh = 2Q, SGD 0.1, 200 steps, with and without",
@@ -413,8 +414,8 @@ findings["bidirectional"] = {"floor": floor, "one_direction": uni.final_eval,
                              "bidirectional": bi.final_eval, "params": [uni.n_params, bi.n_params],
                              "seconds": [uni.seconds, bi.seconds]}
 fig = go.Figure([go.Bar(x=["one direction", "bidirectional"], y=[uni.final_eval, bi.final_eval])])
-fig.add_hline(y=floor, line_dash="dash", annotation_text="causal floor")
-fig.update_layout(height=280, yaxis_type="log", yaxis_title="test MSE", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(yaxis_type="log", yaxis_title="test MSE")
+figstyle.hline(fig, floor, "causal floor", side="left")
 fig.show()
 claims.append(Claim("schuster1997", "a bidirectional RNN beats a one-directional one",
                     "centred moving average, T = 20, matched parameters, 300 steps",
@@ -453,8 +454,8 @@ findings["attention"] = att
 
 fig = go.Figure([go.Scatter(x=lengths, y=[r["by_length"][n] for n in lengths], name=name,
                             mode="lines+markers") for name, r in att.items()])
-fig.update_layout(height=300, xaxis_title="source length", yaxis_title="exact match",
-                  yaxis_range=[0, 1.05], margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(xaxis_title="source length", yaxis_title="exact match",
+                  yaxis_range=[0, 1.05])
 fig.show()
 claims.append(Claim("bahdanau2015", "without attention, accuracy falls with source length",
                     "digit reversal, 5-12 digits, 100 steps, with and without attention",
@@ -488,8 +489,8 @@ findings["learning_rate_sweep"] = {"lrs": sweep.lrs, "hidden_sizes": sweep.hidde
                                    "mse": sweep.mse, "share": sweep.share, "seconds": sweep.seconds}
 fig = go.Figure([go.Scatter(x=sweep.lrs, y=sweep.mse[:, j], name=f"H = {h}", mode="lines+markers")
                  for j, h in enumerate(sweep.hidden_sizes)])
-fig.update_layout(height=300, xaxis_type="log", yaxis_type="log", xaxis_title="learning rate",
-                  yaxis_title="test MSE", margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="learning rate",
+                  yaxis_title="test MSE")
 fig.show()
 claims.append(Claim("greff2017", "the learning rate matters far more than the hidden size",
                     "LSTM on sunspots, 3 learning rates × 2 hidden sizes, 200 steps",

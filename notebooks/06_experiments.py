@@ -46,12 +46,13 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from rnncourse import experiments, tasks
+from rnncourse import experiments, figstyle, tasks
 from rnncourse.data import load_sonnets, load_sunspots
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 LESSON = "06_experiments"
 summary = []   # one row per run, shown and saved at the end
@@ -129,19 +130,17 @@ def smooth(values, width=25):
     return np.convolve(values, np.ones(width) / width, mode="valid")
 
 
-colours = {"tanh RNN": "#d62728", "LSTM": "#1f77b4", "GRU": "#2ca02c"}
+colours = {"tanh RNN": figstyle.VERMILLION, "LSTM": figstyle.BLUE, "GRU": figstyle.GREEN}
 fig = make_subplots(rows=1, cols=2, subplot_titles=("test MSE", "gradient norm before clipping"))
 for name, r in adding.items():
     steps, metric = zip(*r.evals)
     fig.add_scatter(x=steps, y=metric, name=name, line=dict(color=colours[name]), row=1, col=1)
     fig.add_scatter(x=np.arange(25, r.steps + 1), y=smooth(r.grad_norms), name=name,
                     line=dict(color=colours[name]), showlegend=False, row=1, col=2)
-fig.add_hline(y=tasks.ADDING_BASELINE_MSE, line_dash="dash", annotation_text="baseline 1/6",
-              row=1, col=1)
-fig.add_hline(y=0.01, line_dash="dot", annotation_text="target", row=1, col=1)
-fig.update_yaxes(type="log", exponentformat="power")
+fig.update_yaxes(**figstyle.LOG)
+figstyle.hline(fig, tasks.ADDING_BASELINE_MSE, "baseline 1/6", row=1, col=1)
+figstyle.hline(fig, 0.01, "target", dash="dot", row=1, col=1)
 fig.update_xaxes(title_text="training step")
-fig.update_layout(height=360, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 
 grad_ratio = {name: float(np.mean(r.grad_norms[-100:]) / np.mean(r.grad_norms[:100]))
@@ -212,7 +211,7 @@ print(f"best: {best}")
 test_years = sunspots.dates[data.test_index[:, 0]]
 truth = data.denormalise(data.y_test.numpy()[:, 0])
 fig = go.Figure([go.Scatter(x=sunspots.dates, y=sunspots.values, name="observed",
-                            line=dict(color="#999999")),
+                            line=dict(color=figstyle.GREY)),
                  go.Scatter(x=test_years, y=data.denormalise(tasks.seasonal_naive(data, 11)[:, 0]),
                             name="seasonal naive (11 years ago)", line=dict(dash="dot"))]
                 + [go.Scatter(x=test_years, y=experiments.predict(r.model, data)[:, 0],
@@ -220,8 +219,8 @@ fig = go.Figure([go.Scatter(x=sunspots.dates, y=sunspots.values, name="observed"
                    for name, r in forecasts.items()])
 fig.add_vline(x=float(sunspots.dates[data.split]) - 0.5, line_dash="dash",
               annotation_text="train | test")
-fig.update_layout(height=360, xaxis_title="year", yaxis_title="sunspot number",
-                  xaxis_range=[1900, 2009], margin=dict(l=60, r=20, t=30, b=40))
+fig.update_layout(xaxis_title="year", yaxis_title="sunspot number",
+                  xaxis_range=[1900, 2009])
 fig.show()
 rmse_best = float(np.sqrt(np.mean((experiments.predict(forecasts[best].model, data)[:, 0] - truth) ** 2)))
 rmse_naive = tasks.seasonal_naive_error(data, 11, metric="rmse", units="original")
@@ -273,9 +272,8 @@ summary.append(experiments.summary_row("sonnets, char LM", "LSTM", lm, metric="b
 
 fig = go.Figure([go.Scatter(x=[s for s, _ in bpc_curve], y=[b for _, b in bpc_curve],
                             name="LSTM, held-out text", mode="lines+markers")])
-fig.add_hline(y=chars.unigram_bits, line_dash="dash", annotation_text="unigram baseline")
-fig.update_layout(height=300, xaxis_title="training step", yaxis_title="bits per character",
-                  margin=dict(l=60, r=20, t=30, b=40))
+figstyle.hline(fig, chars.unigram_bits, "unigram baseline")
+fig.update_layout(xaxis_title="training step", yaxis_title="bits per character")
 fig.show()
 
 # %% [markdown]
@@ -294,8 +292,8 @@ for t, s in texts.items():
     print(s[:300])
     print()
 assert spelled[0.5] > spelled[1.5] + 0.2
-save_result(LESSON, "sonnets_samples", {"samples": {str(t): s for t, s in texts.items()},
-                                        "word_fraction": {str(t): f for t, f in spelled.items()}})
+_ = save_result(LESSON, "sonnets_samples", {"samples": {str(t): s for t, s in texts.items()},
+                                            "word_fraction": {str(t): f for t, f in spelled.items()}})
 
 # %% [markdown]
 # 450 steps (a few passes over the text) are enough for the model to learn the layout (a roman

@@ -49,14 +49,14 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from IPython.display import display
-from plotly.subplots import make_subplots
 
-from rnncourse import attention, hybrid, seq2seq
+from rnncourse import attention, figstyle, hybrid, seq2seq
 from rnncourse.explorers.attention import AttentionExplorer, alignment_figure
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved at the end for lesson 8
 
@@ -94,14 +94,14 @@ assert forward_sens[~future].min() > 0 and backward_sens[~future.T].min() > 0
 print(f"forward half: |dh_t/dx_j| = 0 for all j > t, > 0 for j <= t (min {forward_sens[~future].min():.1e}); "
       f"backward half: the mirror image")
 
-fig = make_subplots(rows=1, cols=2, subplot_titles=("forward half: |∂h→_t/∂x_j|",
-                                                    "backward half: |∂h←_t/∂x_j|"))
+fig = figstyle.subplots(1, 2, subplot_titles=("forward half: |∂h→_t/∂x_j|",
+                                              "backward half: |∂h←_t/∂x_j|"))
 for col, s in ((1, forward_sens), (2, backward_sens)):
     fig.add_heatmap(z=np.log10(s.numpy() + 1e-12), zmin=-4, zmax=0.5, colorscale="Viridis",
-                    showscale=col == 2, colorbar=dict(title="log10"), row=1, col=col)
+                    showscale=col == 2, colorbar=figstyle.colorbar(fig, 1, 2, title="log10"),
+                    row=1, col=col)
 fig.update_xaxes(title_text="input position j")
 fig.update_yaxes(title_text="state t", autorange="reversed")
-fig.update_layout(height=320, margin=dict(l=60, r=20, t=40, b=40))
 fig.show()
 
 # %% [markdown]
@@ -210,13 +210,12 @@ for name, (model, r) in runs.items():
     print(f"{name:<24} {seq2seq.count_parameters(model):>7} {r.steps:>6} {r.seconds:>8.1f} "
           f"{r.test_accuracy:>12.3f} {str(r.steps_to_target):>12}")
 
-fig = go.Figure()
-for name, (_, r) in runs.items():
+fig = figstyle.figure(xaxis_title="training step", yaxis_title="exact match (300 held out)")
+for k, (name, (_, r)) in enumerate(runs.items()):
     fig.add_scatter(x=r.eval_steps, y=r.accuracy, name=name, mode="lines+markers",
-                    line=dict(dash="solid" if "no attention" not in name else "dot"))
-fig.add_hline(y=0.95, line=dict(color="#999999", dash="dash"))
-fig.update_layout(height=320, xaxis_title="training step", yaxis_title="exact match (300 held out)",
-                  margin=dict(l=60, r=20, t=30, b=40))
+                    line=dict(color=figstyle.colour(k // 2),
+                              dash="solid" if "no attention" not in name else "dot"))
+figstyle.hline(fig, 0.95, "95% target", side="left")
 fig.show()
 
 # %%
@@ -350,8 +349,8 @@ explorer.text.value = "7 July 1969"
 print(explorer.prediction, "|", explorer.weights.shape)
 assert explorer.prediction == "1969-07-07" and explorer.weights.shape == (11, 11)
 explorer.text.value = "7 July 1969!"
-print(explorer.message.value)
-assert "unknown character" in explorer.message.value and explorer.prediction is None
+print(explorer.problem)  # the message the widget shows, as plain text
+assert "unknown character" in explorer.problem and explorer.prediction is None
 explorer.example.value = date_sources[0]
 assert explorer.text.value == date_sources[0] and explorer.message.value == ""
 
@@ -383,11 +382,11 @@ for name, r in comparison.items():
     print(f"{name:<8} {r.n_params:>7} {hybrid.recurrent_steps(r.model, 50):>16} "
           f"{r.train_seconds:>8.1f} {r.ms_per_step:>8.1f} {r.final_eval:>9.4f}")
 
-fig = go.Figure([go.Scatter(x=[s for s, _ in r.evals], y=[m for _, m in r.evals], name=name,
-                            mode="lines+markers") for name, r in comparison.items()])
-fig.add_hline(y=1 / 6, line=dict(color="#999999", dash="dash"), annotation_text="predict the mean")
-fig.update_layout(height=320, yaxis_type="log", xaxis_title="training step", yaxis_title="test MSE",
-                  margin=dict(l=60, r=20, t=30, b=40))
+fig = figstyle.figure([go.Scatter(x=[s for s, _ in r.evals], y=[m for _, m in r.evals], name=name,
+                                  mode="lines+markers") for name, r in comparison.items()],
+                      xaxis_title="training step", yaxis_title="test MSE")
+fig.update_yaxes(**figstyle.LOG)
+figstyle.hline(fig, 1 / 6, "predict the mean")
 fig.show()
 
 # %% [markdown]

@@ -120,11 +120,12 @@ def demo_widget():
     t = np.linspace(0.0, 1.0, 200)
     slider = widgets.FloatSlider(value=2.0, min=0.5, max=8.0, step=0.5, description="frequency")
     slider.add_class("rnncourse-demo-slider")
-    figure = go.FigureWidget(
-        data=[go.Scatter(x=t, y=np.sin(2 * np.pi * slider.value * t), mode="lines")],
-        layout=dict(height=220, width=480, margin=dict(l=40, r=10, t=30, b=30),
-                    title="move the slider: this plot should follow"),
-    )
+    from . import figstyle
+
+    figure = figstyle.figure(
+        [go.Scatter(x=t, y=np.sin(2 * np.pi * slider.value * t), mode="lines")], widget=True,
+        title="move the slider: this plot should follow", xaxis_title="t",
+        yaxis_title="sin(2π · frequency · t)")
 
     def redraw(change):
         figure.data[0].y = np.sin(2 * np.pi * change["new"] * t)

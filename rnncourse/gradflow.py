@@ -487,6 +487,10 @@ def gradient_flow(cell: str = "rnn_tanh", *, sigma: float = 1.0, seq_len: int = 
     tiny = float(np.finfo(np.float32 if dtype == "float32" else np.float64).tiny)
     overflow = ~np.isfinite(norms)
     underflow = np.isfinite(norms) & (norms < tiny)
+    if not grads.forward_finite:
+        # Backward through inf states gives nan or 0 (relu'(inf·0), inf - inf): such a 0 is
+        # not an underflow, it is the forward pass's overflow showing up in the gradient.
+        overflow, underflow = overflow | underflow, np.zeros_like(underflow)
     result = GradientFlow(
         cell=cell, seq_len=T, hidden_size=H, dtype=dtype, norms=norms, h_norms=grads.h_norms,
         c_norms=grads.c_norms, rate=per_step_rate(norms), gamma=gamma, sigma_max=sigma_max,
@@ -505,8 +509,10 @@ def _messages(r: GradientFlow, overflow, underflow, tiny) -> list[str]:
     big = float(np.finfo(np.float32 if r.dtype == "float32" else np.float64).max)
     if not r.forward_finite:
         out.append(f"The hidden states themselves overflowed {r.dtype} (|h| > {big:.1e}) in the "
-                   f"forward pass: the network's activity exploded, not only its gradient.")
-    if overflow.any():
+                   f"forward pass: the network's activity exploded, not only its gradient. "
+                   f"No gradient behind the overflow means anything ({int(overflow.sum())} of "
+                   f"{r.seq_len + 1} steps, marked as overflow); lower σ or the input scale.")
+    elif overflow.any():
         last = int(np.flatnonzero(overflow).max())
         out.append(f"Overflow: ||dL/dh_t|| exceeded {r.dtype}'s largest number ({big:.1e}) and "
                    f"became inf (or nan) for {int(overflow.sum())} of {r.seq_len + 1} steps, "

@@ -173,7 +173,8 @@ DATE_FORMATS = ("24 Nov 2026", "24 November 2026", "Nov 24, 2026", "24.11.2026")
 _DATE_PATTERNS = (
     re.compile(r"^(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2}) (?P<y>\d{4})$"),
     re.compile(r"^(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2,8}) (?P<y>\d{4})$"),
-    re.compile(r"^(?P<m>[A-Z][a-z]{2}) (?P<d>\d{1,2}), (?P<y>\d{4})$"),
+    # also "December 5, 1977": not a training format, but a date with one correct answer
+    re.compile(r"^(?P<m>[A-Z][a-z]{2,8}) (?P<d>\d{1,2}), (?P<y>\d{4})$"),
     re.compile(r"^(?P<d>\d{2})\.(?P<m>\d{2})\.(?P<y>\d{4})$"),
 )
 DATE_RANGE = (dt.date(1950, 1, 1), dt.date(2049, 12, 31))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rnncourse import seq2seq
+from rnncourse.explorers import attention as attention_explorer
 from rnncourse.explorers.attention import AttentionExplorer, alignment_figure
 
 
@@ -68,7 +69,8 @@ def test_typing_updates_and_labels_positions_uniquely(explorer):
     layout = explorer.figure.layout
     assert list(layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
     assert list(layout.xaxis.ticktext) == ["5"] * 5  # same character, five columns
-    assert len(layout.yaxis.tickvals) == z.shape[0] and layout.yaxis.ticktext[-1] == "</s>"
+    assert len(layout.yaxis.tickvals) == z.shape[0]
+    assert layout.yaxis.ticktext[-1] == attention_explorer.END  # the end-token row, labelled
     assert "expected <code>55555</code>" in explorer.output.value or "✓" in explorer.output.value
     explorer.text.value = "1234"
     assert heat(explorer).shape[1] == 4
@@ -79,10 +81,12 @@ def test_typing_updates_and_labels_positions_uniquely(explorer):
 def test_bad_input_shows_a_message_not_a_traceback(explorer, bad, words):
     explorer.text.value = bad
     assert words in explorer.message.value
+    assert words in explorer.problem and "<" not in explorer.problem  # plain text to print
     assert explorer.prediction is None and explorer.weights is None
     assert heat(explorer).size == 0
     explorer.text.value = "321"  # and it recovers
     assert explorer.message.value == "" and explorer.prediction is not None
+    assert explorer.problem is None
 
 
 def test_reselecting_an_example_after_typing(explorer, setup):
@@ -123,6 +127,6 @@ def test_static_alignment_figure_keeps_repeated_characters_apart():
     fig = alignment_figure("aab", "baa", np.vstack([w, np.full((1, 3), 1 / 3)]))
     assert np.asarray(fig.data[0].z).shape == (4, 3)
     assert list(fig.layout.xaxis.ticktext) == ["a", "a", "b"]
-    assert list(fig.layout.yaxis.ticktext) == ["b", "a", "a", "</s>"]
+    assert list(fig.layout.yaxis.ticktext) == ["b", "a", "a", attention_explorer.END]
     with pytest.raises(ValueError, match="expected shape"):
         alignment_figure("ab", "ba", w)

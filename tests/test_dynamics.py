@@ -102,11 +102,25 @@ def test_explorer_saturation_lowers_the_rate(explorer):
 
 def test_explorer_extremes_report_instead_of_failing(explorer):
     explorer.w_scale.value = 0.0  # W_hh = 0: the kick is gone after one step
-    assert "fell below" in explorer.label.value
+    assert "no per-step factor to fit" in explorer.label.value
+    assert "moves h_1 only" in explorer.label.value and "nan" not in explorer.label.value
+    note = explorer.response.layout.annotations[0]
+    assert note.visible and "moves h_1 only" in note.text  # the empty plot says why
     assert np.isnan(np.array(explorer.response.data[0].y, dtype=float)[5:]).all()
     explorer.w_scale.value = 2.0
     explorer.input_scale.value = 0.0
     assert np.isfinite(explorer.last_response).all()
+    assert "input never reaches the hidden state" in explorer.label.value
+    assert "nan" not in explorer.label.value
+    explorer.input_scale.value = 1.0  # back to a fit: the note goes away
+    assert "fitted per-step factor" in explorer.label.value
+    assert not explorer.response.layout.annotations[0].visible
+
+
+def test_explorer_counts_steps_from_one_as_the_lesson_does(explorer):
+    assert explorer.response.data[0].x[0] == 1 and explorer.response.data[0].x[-1] == 52
+    assert "x_1" in explorer.response.layout.title.text
+    assert explorer.response.layout.yaxis.exponentformat == "power"
 
 
 def test_explorer_refuses_a_batch_of_several_sequences():

@@ -93,6 +93,17 @@ def test_float32_overflow_and_underflow_are_reported_not_raised():
     assert not r.forward_finite and r.messages
 
 
+def test_relu_states_that_overflow_are_not_called_underflow_or_dead_units():
+    # float32, largest input scale: the states overflow, and the zeros behind them in the
+    # gradient are the overflow's doing, not relu units at a <= 0 (the old message said both)
+    r = gradflow.gradient_flow("rnn_relu", sigma=3.0, seq_len=200, input_scale=3.0,
+                               dtype="float32")
+    text = " ".join(r.messages)
+    assert not r.forward_finite and "overflowed" in text
+    assert "Raise the input scale" not in text and "Underflow" not in text
+    assert r.n_underflow == 0 and r.n_overflow == 200
+
+
 # --------------------------------------------------------------------------- against autograd
 
 

@@ -141,6 +141,16 @@ def test_relu_without_input_says_why_nothing_flows(explorer):
     assert np.isfinite(shown_rate(explorer))
 
 
+def test_relu_at_the_largest_input_scale_reports_one_consistent_story(explorer):
+    explorer.cell.value = "rnn_relu"
+    explorer.sigma.value = 3.0
+    explorer.input_scale.value = 3.0
+    message = explorer.message.value
+    assert "overflowed" in message and "Raise the input scale" not in message
+    assert len(explorer.figure.data[3].x) == 0  # no "underflow: 0" markers
+    assert len(explorer.figure.data[2].x) > 0   # the overflow markers instead
+
+
 def test_no_slider_value_in_range_raises(explorer):
     corners = {
         "sigma": [SIGMA_RANGE[0], SIGMA_RANGE[1]],

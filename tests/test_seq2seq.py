@@ -66,6 +66,9 @@ def test_date_reference_and_fields(dates):
     assert dates.reference("Nov 24, 2026") == "2026-11-24"
     assert dates.reference("24 November 2026") == "2026-11-24"
     assert dates.reference("24.11.2026") == "2026-11-24"
+    # a full month name before the day is no training format, but the date has one answer
+    assert dates.reference("December 5, 1977") == "1977-12-05"
+    assert dates.aligned("December 5, 1977")[0] == [12, 13, 14, 15]
     assert dates.reference("31 Feb 2020") is None and dates.reference("hello") is None
     fields = dates.aligned("Nov 24, 2026")
     assert fields[0] == [8, 9, 10, 11] and fields[5] == [0, 1, 2] and fields[8] == [4, 5]

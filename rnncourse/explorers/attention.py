@@ -2,7 +2,7 @@
 
 A trained :class:`rnncourse.seq2seq.Seq2Seq` with attention decodes the source greedily; the
 heatmap shows ``alpha_{t,i}``: one row per output character (top to bottom, the last row is the
-end token ``</s>``), one column per source character. Axes are numeric positions with the
+end token), one column per source character. Axes are numeric positions with the
 characters as tick labels, so repeated characters never merge into one row or column. Above the
 map: the model's output, the correct answer when the task knows one, and the attention mass on
 the source positions the task says each output comes from.
@@ -21,11 +21,14 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import figstyle
 from ..seq2seq import Seq2Seq, Task, alignment_mass, make_split, reversal_task, train
 
 __all__ = ["AttentionExplorer", "alignment_figure"]
 
 _SHOW = {" ": "␣"}
+END = "⟨end⟩"  # the end-token row's label ("</s>" would read as markup to plotly: blank)
+CELL_PX = 34   # px per heatmap cell: 16-17 source characters still read at a glance
 
 
 def _label(char: str) -> str:
@@ -35,30 +38,46 @@ def _label(char: str) -> str:
 def _axes(source: str, output: str, weights: np.ndarray):
     """Numeric positions, tick labels and hover text of one alignment map."""
     out_labels = list(output[: weights.shape[0]])
-    out_labels += ["</s>"] * (weights.shape[0] - len(out_labels))
-    rows, cols = np.arange(weights.shape[0]), np.arange(weights.shape[1])
+    out_labels += [END] * (weights.shape[0] - len(out_labels))
+    # plain lists: plotly would send numpy int64 positions as a typed array plotly.js misreads
+    rows, cols = list(range(weights.shape[0])), list(range(weights.shape[1]))
     hover = [[f"output {j} {out_labels[j]!r} ← source {i} {source[i]!r}: "
               f"α = {weights[j, i]:.3f}" for i in cols] for j in rows]
     return rows, cols, [_label(c) for c in out_labels], [_label(c) for c in source], hover
 
 
+def _label_axes(fig: go.Figure, xlab: list[str], ylab: list[str]) -> None:
+    """Tick labels for every source character and every output step (end token included)."""
+    width = max(len(xlab), 1) * CELL_PX
+    figstyle.label_axis(fig, xlab, "x", px=width, title="source character")
+    figstyle.label_axis(fig, ylab, "y", px=max(len(ylab), 1) * CELL_PX * 0.7,
+                        title="output character")
+    fig.update_xaxes(side="bottom", constrain="domain")
+    fig.update_yaxes(constrain="domain")
+
+
+def _height(n_rows: int) -> int:
+    return figstyle.heatmap_height(n_rows, cell_px=CELL_PX * 0.7, min_px=figstyle.HEIGHT,
+                                   extra_px=170)
+
+
 def alignment_figure(source: str, output: str, weights: np.ndarray, *, title: str = "",
-                     height: int = 320) -> go.Figure:
-    """A static heatmap of ``weights (T_out, S)``: rows are output steps (the last one
-    ``</s>``), columns source positions, labelled by character at numeric positions (so
-    repeated characters stay separate)."""
+                     height: int | None = None) -> go.Figure:
+    """A static heatmap of ``weights (T_out, S)``: rows are output steps (the last one the end
+    token, labelled ``⟨end⟩``), columns source positions, labelled by character at numeric
+    positions (so repeated characters stay separate). ``height`` defaults to what the rows
+    need (:func:`rnncourse.figstyle.heatmap_height`)."""
     weights = np.asarray(weights, dtype=float)
     if weights.ndim != 2 or weights.shape[1] != len(source):
         raise ValueError(f"weights: expected shape (T_out, S) with S = len(source) = "
                          f"{len(source)}, got {weights.shape}")
     rows, cols, ylab, xlab, hover = _axes(source, output, weights)
-    fig = go.Figure(go.Heatmap(z=weights, x=cols, y=rows, zmin=0, zmax=1, colorscale="Blues",
-                               colorbar=dict(title="α"), xgap=1, ygap=1, text=hover,
-                               hovertemplate="%{text}<extra></extra>"))
-    fig.update_xaxes(title_text="source", tickmode="array", tickvals=cols, ticktext=xlab)
-    fig.update_yaxes(title_text="output", tickmode="array", tickvals=rows, ticktext=ylab,
-                     autorange="reversed")
-    fig.update_layout(height=height, title=title, margin=dict(l=60, r=20, t=40, b=50))
+    fig = figstyle.figure(go.Heatmap(z=weights.tolist(), x=cols, y=rows, zmin=0, zmax=1,
+                                     colorscale=figstyle.SEQUENTIAL, colorbar=dict(title="α"),
+                                     xgap=1, ygap=1, text=hover,
+                                     hovertemplate="%{text}<extra></extra>"),
+                          title=title, height=height or _height(len(rows)))
+    _label_axes(fig, xlab, ylab)
     return fig
 
 
@@ -69,8 +88,9 @@ class AttentionExplorer:
     sources (the first ``max_examples`` are offered). Attributes: ``widget`` (the box to
     display), ``example`` (Dropdown), ``text`` (Text), ``output`` (HTML with the prediction),
     ``message`` (HTML, warnings), ``figure`` (FigureWidget with one Heatmap), and after each
-    update ``source``, ``prediction`` (str or None) and ``weights`` (``(T_out, S)`` array or
-    None). Setting ``example.value`` or ``text.value`` from code updates at once.
+    update ``source``, ``prediction`` (str or None), ``weights`` (``(T_out, S)`` array or
+    None) and ``problem`` (the message as plain text, or None). Setting ``example.value`` or
+    ``text.value`` from code updates at once.
     """
 
     def __init__(self, model: Seq2Seq, task: Task, examples: Sequence, *, max_examples: int = 40,
@@ -118,6 +138,7 @@ class AttentionExplorer:
         self.source: str | None = None
         self.prediction: str | None = None
         self.weights: np.ndarray | None = None
+        self.problem: str | None = None  # the message's plain text, None when there is none
         self._syncing = False
         self.example.observe(self._on_example, names="value")
         self.text.observe(self._on_text, names="value")
@@ -126,15 +147,12 @@ class AttentionExplorer:
     # ------------------------------------------------------------------ construction
 
     def _make_figure(self) -> go.FigureWidget:
-        fig = go.FigureWidget()
-        fig.add_heatmap(z=[[0.0]], x=[0], y=[0], zmin=0.0, zmax=1.0, colorscale="Blues",
-                        colorbar=dict(title="α"), xgap=1, ygap=1,
-                        hovertemplate="%{text}<extra></extra>", text=[[""]])
-        fig.update_layout(height=380, margin=dict(l=70, r=20, t=50, b=60),
-                          title=dict(text=self.title, x=0.02))
-        fig.update_xaxes(title_text="source position (character)", side="bottom",
-                         tickmode="array")
-        fig.update_yaxes(title_text="output step", autorange="reversed", tickmode="array")
+        fig = figstyle.figure(widget=True, title=self.title,
+                              height=_height(self.task.max_tgt_len + 1))
+        fig.add_heatmap(z=[[0.0]], x=[0], y=[0], zmin=0.0, zmax=1.0,
+                        colorscale=figstyle.SEQUENTIAL, colorbar=dict(title="α"), xgap=1,
+                        ygap=1, hovertemplate="%{text}<extra></extra>", text=[[""]])
+        _label_axes(fig, [], [])
         return fig
 
     @classmethod
@@ -178,7 +196,7 @@ class AttentionExplorer:
         self._redraw()
 
     def _clear(self, message: str):
-        self.prediction, self.weights = None, None
+        self.prediction, self.weights, self.problem = None, None, message
         self.output.value = "<b>output</b>: —"
         self.message.value = f"<span style='color:#b00020'>{html.escape(message)}</span>"
         with self.figure.batch_update():
@@ -204,12 +222,11 @@ class AttentionExplorer:
         rows, cols, ylab, xlab, hover = _axes(text, prediction, w)
         with self.figure.batch_update():
             heat = self.figure.data[0]
-            heat.z, heat.x, heat.y, heat.text = w, cols, rows, hover
-            xaxis, yaxis = self.figure.layout.xaxis, self.figure.layout.yaxis
-            xaxis.tickvals, xaxis.ticktext = cols, xlab
-            yaxis.tickvals, yaxis.ticktext = rows, ylab
+            heat.z, heat.x, heat.y, heat.text = w.tolist(), cols, rows, hover
+            _label_axes(self.figure, xlab, ylab)
         self.output.value = self._output_html(text, prediction, w)
         self.message.value = ""
+        self.problem = None
 
     def _output_html(self, text: str, prediction: str, w: np.ndarray) -> str:
         shown = html.escape(prediction) if prediction else "(empty)"

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import validate
+from .. import figstyle, validate
 from ..complexity import rnn_flops, time_rnn
 
 
@@ -43,18 +43,18 @@ class ComplexityExplorer:
         rate = float(np.median(grid_flops / grid_times)) if grid_flops.size else None
         self.rate = rate
         span = np.geomspace(1e4, 1e10, 20)
-        data = [go.Scatter(x=grid_flops, y=grid_times, mode="markers", name="lesson's grid"),
+        data = [go.Scatter(x=grid_flops, y=grid_times, mode="markers", name="lesson's grid",
+                           marker=dict(color=figstyle.BLUE, size=7)),
                 go.Scatter(x=[1.0], y=[1.0], mode="markers", name="this setting",
-                           marker=dict(symbol="star", size=16))]
+                           marker=dict(symbol="star", size=16, color=figstyle.VERMILLION))]
         if rate:
             data.append(go.Scatter(x=span, y=span / rate, mode="lines", name="FLOPs / rate",
-                                   line=dict(dash="dot")))
-        self.figure = go.FigureWidget(
-            data=data,
-            layout=dict(height=340, xaxis_type="log", yaxis_type="log",
-                        xaxis_title="FLOPs, forward + BPTT: 6 T B (H² + H I)",
-                        yaxis_title="measured seconds", margin=dict(l=60, r=20, t=30, b=50)),
-        )
+                                   line=dict(dash="dot", color=figstyle.GREY)))
+        self.figure = figstyle.figure(data, widget=True,
+                                      xaxis_title="FLOPs, forward + BPTT: 6 T B (H² + H I)",
+                                      yaxis_title="measured seconds")
+        self.figure.update_xaxes(**figstyle.LOG)
+        self.figure.update_yaxes(**figstyle.LOG)
         self.widget = widgets.VBox([widgets.HBox([self.seq_len, self.hidden_size,
                                                   self.input_size]), self.label, self.figure])
         self.widget.add_class("rnncourse-complexity-explorer")

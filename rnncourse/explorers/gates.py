@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import validate
+from .. import figstyle, validate
 from ..np_lstm import LSTM_GATES
 from ..np_rnn import check_params
 from ..variants import GateTrace, _head, gate_trace
@@ -145,18 +145,20 @@ class GatesExplorer:
     def _make_figure(self, title) -> go.FigureWidget:
         T, H = self.x.shape[0], self.hidden_size
         steps = np.arange(T)
-        base = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.035,
+        base = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.045,
                              row_heights=[0.2] + [0.16] * 5,
                              subplot_titles=("", *(_TITLES[k] for k in _ROWS)))
         fig = go.FigureWidget(base)
+        fig.update_layout(template=figstyle.register())
         fig.add_scatter(x=steps, y=np.zeros(T), mode="markers", name="input value",
-                        marker=dict(color="#999999", size=5), row=1, col=1)
+                        marker=dict(color=figstyle.GREY, size=5), row=1, col=1)
         fig.add_scatter(x=[], y=[], mode="markers", name="marked step",
-                        marker=dict(color="#d62728", size=10, symbol="diamond"), row=1, col=1)
+                        marker=dict(color=figstyle.VERMILLION, size=10, symbol="diamond"),
+                        row=1, col=1)
         fig.add_scatter(x=steps, y=np.zeros(T), mode="lines", name="target",
-                        line=dict(color="#2ca02c", shape="hv", width=2), row=1, col=1)
+                        line=dict(color=figstyle.GREEN, shape="hv", width=2), row=1, col=1)
         fig.add_scatter(x=steps, y=np.zeros(T), mode="lines", name="prediction",
-                        line=dict(color="#1f77b4", dash="dot", width=2), row=1, col=1)
+                        line=dict(color=figstyle.BLUE, dash="dot", width=2), row=1, col=1)
         zeros = np.zeros((H, T))
         colour = {"f": "coloraxis", "i": "coloraxis", "o": "coloraxis", "c": "coloraxis2",
                   "h": "coloraxis3"}
@@ -172,13 +174,13 @@ class GatesExplorer:
             coloraxis=dict(cmin=0, cmax=1, colorscale="Viridis",
                            colorbar=_colorbar("gate", fig.layout.yaxis2.domain[1],
                                               fig.layout.yaxis4.domain[0])),
-            coloraxis2=dict(cmin=-1, cmax=1, colorscale="RdBu",
+            coloraxis2=dict(cmin=-1, cmax=1, colorscale=figstyle.DIVERGING,
                             colorbar=_colorbar("c", *fig.layout.yaxis5.domain[::-1])),
-            coloraxis3=dict(cmin=-1, cmax=1, colorscale="RdBu",
+            coloraxis3=dict(cmin=-1, cmax=1, colorscale=figstyle.DIVERGING,
                             colorbar=_colorbar("h", *fig.layout.yaxis6.domain[::-1])),
             uirevision="keep")
         for row in range(2, 7):
-            fig.update_yaxes(title_text="unit", row=row, col=1)
+            fig.update_yaxes(title_text="unit", showgrid=False, row=row, col=1)
         fig.update_xaxes(title_text="time step t", row=6, col=1)
         return fig
 

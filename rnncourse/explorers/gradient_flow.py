@@ -15,9 +15,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .. import cliff, validate
+from .. import cliff, figstyle, validate
 from ..gradflow import CELLS, GradientFlow, gradient_flow
 
 CELL_LABELS = {"rnn_tanh": "RNN, tanh", "rnn_relu": "RNN, relu", "rnn_sigmoid": "RNN, sigmoid",
@@ -107,26 +106,24 @@ class GradientFlowExplorer:
     # ------------------------------------------------------------------ figure
 
     def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3], horizontal_spacing=0.1,
-                             subplot_titles=("||dL/dh_t|| back through time",
-                                             "singular values of W_hh"))
-        fig = go.FigureWidget(base)
+        fig = figstyle.subplots(1, 2, widget=True, column_widths=[0.68, 0.32],
+                                subplot_titles=("||dL/dh_t|| back through time",
+                                                "singular values of W_hh"))
         fig.add_scatter(x=[], y=[], mode="lines", name="||dL/dh_t||", row=1, col=1,
-                        line=dict(color="#1f77b4", width=2))
+                        line=dict(color=figstyle.BLUE, width=2))
         fig.add_scatter(x=[], y=[], mode="lines", name="bound (γ σ_max)^(T−t)", row=1, col=1,
-                        line=dict(color="#555555", dash="dash"))
+                        line=dict(color=figstyle.GREY, dash="dash"))
         fig.add_scatter(x=[], y=[], mode="markers", name="overflow: inf", row=1, col=1,
-                        marker=dict(color="#d62728", symbol="triangle-up", size=7))
+                        marker=dict(color=figstyle.VERMILLION, symbol="triangle-up", size=7))
         fig.add_scatter(x=[], y=[], mode="markers", name="underflow: 0", row=1, col=1,
-                        marker=dict(color="#9467bd", symbol="triangle-down", size=7))
+                        marker=dict(color=figstyle.PURPLE, symbol="triangle-down", size=7))
         fig.add_scatter(x=[], y=[], mode="markers", name="σ_i(W_hh)", row=1, col=2,
-                        marker=dict(color="#2ca02c", size=4))
+                        marker=dict(color=figstyle.GREEN, size=4))
         fig.add_scatter(x=[], y=[], mode="lines", name="1/γ", row=1, col=2,
-                        line=dict(color="#d62728", dash="dot"))
-        fig.update_layout(height=420, margin=dict(l=60, r=20, t=40, b=50),
-                          legend=dict(orientation="h", y=-0.18), uirevision="keep")
+                        line=dict(color=figstyle.VERMILLION, dash="dot"))
+        fig.update_layout(uirevision="keep")
         fig.update_xaxes(title_text="t", row=1, col=1)
-        fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+        fig.update_yaxes(**figstyle.LOG, row=1, col=1)
         fig.update_xaxes(title_text="index i", row=1, col=2)
         fig.update_yaxes(rangemode="tozero", row=1, col=2)
         return fig
@@ -160,6 +157,8 @@ class GradientFlowExplorer:
         hi = min(max(hi, 1.0) + 1.0, ceiling - 0.01)  # 10**hi must stay a finite float
         overflow = ~np.isfinite(norms)
         underflow = np.isfinite(norms) & (norms < finfo.tiny)
+        if not r.forward_finite:  # zeros behind overflowed states are not underflow
+            overflow, underflow = overflow | underflow, np.zeros_like(underflow)
         with self.figure.batch_update():
             self.figure.data[_N].x = t
             self.figure.data[_N].y = np.where(shown, norms, np.nan)
@@ -269,28 +268,33 @@ class CliffExplorer:
         self.label.add_class("rnncourse-cliff-label")
         ws, bs, loss = cliff.loss_surface()
         self.bounds = (ws[0], ws[-1], bs[0], bs[-1])
-        base = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.12,
-                             subplot_titles=("log10 L(w, b) and the descent paths",
-                                             "loss along each path"))
-        fig = go.FigureWidget(base)
+        # the gap between the panels holds the map's colorbar and the loss plot's tick labels
+        fig = figstyle.subplots(1, 2, widget=True, column_widths=[0.6, 0.4],
+                                horizontal_spacing=0.2,
+                                subplot_titles=("log10 L(w, b) and the descent paths",
+                                                "loss along each path"))
         fig.add_contour(x=ws, y=bs, z=np.log10(loss), colorscale="Viridis", ncontours=30,
-                        colorbar=dict(title="log10 L", x=0.52, len=0.9), row=1, col=1,
+                        colorbar=figstyle.colorbar(fig, 1, 1, title="log10 L"), row=1, col=1,
                         name="log10 L", showlegend=False)
-        for name, colour in (("plain gradient descent", "#d62728"),
-                             ("with norm clipping", "#ffffff")):
+        # one colour per path, the same on the map and in the loss plot, visible in the legend
+        paths = (("plain gradient descent", "plain", figstyle.VERMILLION),
+                 ("with norm clipping", "clipped", figstyle.BLACK))
+        for name, group, colour in paths:
             fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, row=1, col=1,
-                            line=dict(color=colour, width=2), marker=dict(size=4))
+                            legendgroup=group, line=dict(color=colour, width=2),
+                            marker=dict(size=4))
         fig.add_scatter(x=[cliff.START[0]], y=[cliff.START[1]], mode="markers", name="start",
-                        row=1, col=1, marker=dict(symbol="x", size=11, color="#ff7f0e"))
-        for name, colour in (("plain", "#d62728"), ("clipped", "#2ca02c")):
-            fig.add_scatter(x=[], y=[], mode="lines", name=f"loss, {name}", row=1, col=2,
-                            line=dict(color=colour))
+                        row=1, col=1,
+                        marker=dict(symbol="x", size=11, color=figstyle.ORANGE,
+                                    line=dict(color=figstyle.BLACK, width=1)))
+        for _, group, colour in paths:
+            fig.add_scatter(x=[], y=[], mode="lines", name=f"loss, {group}", row=1, col=2,
+                            legendgroup=group, showlegend=False, line=dict(color=colour))
         fig.update_xaxes(title_text="w", range=[ws[0], ws[-1]], row=1, col=1)
         fig.update_yaxes(title_text="b", range=[bs[0], bs[-1]], row=1, col=1)
         fig.update_xaxes(title_text="step", row=1, col=2)
-        fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
-        fig.update_layout(height=430, margin=dict(l=50, r=20, t=40, b=50),
-                          legend=dict(orientation="h", y=-0.2), uirevision="keep")
+        fig.update_yaxes(**figstyle.LOG, row=1, col=2)
+        fig.update_layout(uirevision="keep")
         self.figure = fig
         self.figure.add_class("rnncourse-cliff-figure")
         self.widget = widgets.VBox([widgets.HBox([self.lr, self.threshold]), self.label,

@@ -53,7 +53,9 @@ LAB_SETTINGS = {
 
 SERVER_START_S = 120     # the server answers in about 5 s on an idle 2-core machine
 KERNEL_IDLE_MS = 120_000  # lab shell plus an idle kernel: about 10 s idle
-RUN_ALL_MS = 300_000     # a lesson runs top to bottom in about a minute on 2 cores
+# a lesson runs top to bottom in about a minute on 2 idle cores; on a shared machine (load 15
+# on 2 cores) lessons 5-7 took over 300 s
+RUN_ALL_MS = 600_000
 WIDGET_MS = 60_000
 # Every expect() waits up to 30 s (Playwright's default is 5 s): a widget's round trip to the
 # kernel can take seconds on a loaded 2-core machine.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from figure_checks import check_what_a_learner_sees
 from playwright.sync_api import Locator, Page, expect
 
 KERNEL_STATUS = '.jp-StatusBar-TextItem[title^="Change kernel"]'
@@ -77,8 +78,13 @@ class LabPage:
         expect(self.page.locator(KERNEL_STATUS)).to_have_text(
             IDLE, timeout=timeout or self.kernel_ms)
 
-    def run_all(self) -> None:
-        """Run > Run All Cells; wait for every execution count, an idle kernel, the widgets."""
+    def run_all(self, check_page: bool = True) -> None:
+        """Run > Run All Cells; wait for every execution count, an idle kernel, the widgets.
+
+        Then (unless ``check_page`` is false) check what a learner sees on the page as Run All
+        left it: :func:`figure_checks.check_what_a_learner_sees` (outputs, figure sizes,
+        collisions, legend symbols; a screenshot of every figure).
+        """
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(RUN_ALL).click()
         try:
@@ -91,6 +97,8 @@ class LabPage:
         self.assert_no_errors()
         self.wait_idle()
         self.assert_widgets_render()
+        if check_page:
+            self.figures = check_what_a_learner_sees(self)
 
     def assert_no_errors(self) -> None:
         errors = self.page.evaluate(_ERRORS_JS)
