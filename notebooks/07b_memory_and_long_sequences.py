@@ -49,14 +49,14 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from IPython.display import display
-from plotly.subplots import make_subplots
 
-from rnncourse import linear_rnn, long_range, memory, parallel, recall, scan
+from rnncourse import figstyle, linear_rnn, long_range, memory, parallel, recall, scan
 from rnncourse.explorers.lru import LRUExplorer
 from rnncourse.results import save_result
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style for every plot below
 SEED = 0
 findings = {}  # every number this lesson measures, saved at the end for lesson 8
 
@@ -127,15 +127,15 @@ findings["recall"] = {"pairs": PAIRS, "memory_accuracy": acc["memory"],
                       "lstm_lr": {n: r.config["lr"] for n, r in lstm_runs.items()}}
 
 # %%
-fig = go.Figure()
-for name, colour in (("memory", "#1f77b4"), ("lstm", "#d62728")):
+fig = figstyle.figure()
+for name, colour in (("memory", figstyle.BLUE), ("lstm", figstyle.VERMILLION)):
     fig.add_scatter(x=PAIRS, y=[acc[name][n] for n in PAIRS], mode="lines+markers",
                     name="outer-product memory" if name == "memory" else "LSTM, same size",
                     line=dict(color=colour))
-fig.add_hline(y=recall.chance(16), line_dash="dot", annotation_text="chance")
 fig.update_layout(title="Associative recall: test accuracy after the same budget",
-                  xaxis_title="pairs to remember", yaxis_title="test accuracy", height=380,
+                  xaxis_title="pairs to remember", yaxis_title="test accuracy",
                   xaxis_type="log", yaxis_range=[0, 1.05])
+figstyle.hline(fig, recall.chance(16), "chance")
 fig.show()
 
 # %% [markdown]
@@ -165,10 +165,13 @@ assert np.all(weights.argmax(axis=1) == np.arange(n)) and np.all(answers == valu
 findings["recall"]["read_weights"] = weights
 findings["recall"]["diagonal_share"] = float(diag_share)
 labels = [f"k{keys[0, s]}→v{values[0, s]}" for s in range(n)]
-fig = go.Figure(go.Heatmap(z=weights, x=labels, y=[f"ask k{keys[0, s]}" for s in range(n)],
-                           colorscale="RdBu", zmid=0, colorbar=dict(title="kₛᵀq")))
-fig.update_layout(title="Read weights of the trained memory (8 pairs)", height=420,
-                  xaxis_title="stored pair s", yaxis_title="query", yaxis_autorange="reversed")
+fig = figstyle.figure(go.Heatmap(z=weights, x=labels,
+                                 y=[f"ask k{keys[0, s]}" for s in range(n)],
+                                 colorscale=figstyle.DIVERGING, zmid=0,
+                                 colorbar=dict(title="kₛᵀq")),
+                      title="Read weights of the trained memory (8 pairs)",
+                      xaxis_title="stored pair s", yaxis_title="query",
+                      yaxis_autorange="reversed")
 fig.show()
 
 # %% [markdown]
@@ -260,12 +263,13 @@ depth_slope = np.polyfit(np.log2(Ts[1:]), depth[1:], 1)[0]
 print(f"scan depth = {depth_slope:.2f} log2 T + const; work at most {np.max(work / Ts):.2f} T")
 assert abs(depth_slope - 2) < 1e-9 and np.all(work <= 2 * Ts)
 findings["counts"] = {"T": Ts, "blelloch_work": work, "blelloch_depth": depth}
-fig = go.Figure()
+fig = figstyle.figure()
 fig.add_scatter(x=Ts, y=Ts, name="loop: work = depth = T", mode="lines")
 fig.add_scatter(x=Ts, y=work, name="scan: work", mode="lines+markers")
 fig.add_scatter(x=Ts, y=depth, name="scan: depth (dependent rounds)", mode="lines+markers")
-fig.update_layout(xaxis_type="log", yaxis_type="log", height=360, xaxis_title="T",
-                  yaxis_title="combines", title="Work and depth, counted")
+fig.update_layout(xaxis_title="T", yaxis_title="combines", title="Work and depth, counted")
+fig.update_xaxes(**figstyle.LOG)
+fig.update_yaxes(**figstyle.LOG)
 fig.show()
 
 # %% [markdown]
@@ -317,11 +321,13 @@ print(f"T = 1024: loop / scan = {narrow_ratio:.1f}x with 64 channels, {wide_rati
       f"4096; scan / cumsum = {wide['blelloch'][0] / wide['cumsum'][0]:.1f}x (wide)")
 assert wide_ratio < narrow_ratio
 findings["cost"]["wide_T1024"] = wide | {"loop_over_scan": wide_ratio}
-fig = go.Figure()
+fig = figstyle.figure()
 for m, name in (("sequential", "loop"), ("blelloch", "scan"), ("cumsum", "one cumsum")):
     fig.add_scatter(x=COST_T, y=1e3 * np.array(timing[m]), mode="lines+markers", name=name)
-fig.update_layout(xaxis_type="log", yaxis_type="log", height=380, xaxis_title="T",
-                  yaxis_title="CPU ms (fastest of 5)", title="Forward time, 64 channels, 1 thread")
+fig.update_layout(xaxis_title="T", yaxis_title="CPU ms (fastest of 5)",
+                  title="Forward time, 64 channels, 1 thread")
+fig.update_xaxes(**figstyle.LOG)
+fig.update_yaxes(**figstyle.LOG)
 fig.show()
 
 # %% [markdown]
@@ -378,13 +384,14 @@ assert best_linear < 0.05 and best_linear < 0.5 * best_gated
 assert budget_steps["mingru"] > budget_steps["gru"]
 findings["adding"] = {m: r.to_dict() | {"test_mse": test_mse[m], "cpu_s_per_step": step_s[m]}
                       for m, r in adding.items()}
-fig = go.Figure()
+fig = figstyle.figure()
 for m, r in adding.items():
     steps, mse = zip(*r.evals)
     fig.add_scatter(x=np.array(steps) * step_s[m], y=mse, mode="lines+markers", name=m)
-fig.add_hline(y=1 / 6, line_dash="dot", annotation_text="predict the mean")
-fig.update_layout(yaxis_type="log", height=380, xaxis_title="CPU seconds of training",
-                  yaxis_title="validation MSE", title="Adding problem, T = 256, same CPU budget")
+fig.update_layout(xaxis_title="CPU seconds of training", yaxis_title="validation MSE",
+                  title="Adding problem, T = 256, same CPU budget")
+fig.update_yaxes(**figstyle.LOG)
+figstyle.hline(fig, 1 / 6, "predict the mean")
 fig.show()
 
 # %% [markdown]

@@ -16,9 +16,8 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
-from .. import scan, validate
+from .. import figstyle, scan, validate
 from ..linear_rnn import lru_eigenvalues, ring_init
 
 R_RANGE = (0.0, 0.995, 0.005)
@@ -85,30 +84,29 @@ class LRUExplorer:
         self._redraw()
 
     def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.12,
-                             subplot_titles=("eigenvalues λ_j", "||dL/dh_t|| back through time"))
-        fig = go.FigureWidget(base)
+        fig = figstyle.subplots(1, 2, widget=True, column_widths=[0.4, 0.6],
+                                subplot_titles=("eigenvalues λ_j",
+                                                "||dL/dh_t|| back through time"))
         angle = np.linspace(0, 2 * np.pi, 181)
         fig.add_scatter(x=[], y=[], mode="markers", name="λ_j", row=1, col=1,
-                        marker=dict(color="#1f77b4", size=6))
+                        marker=dict(color=figstyle.BLUE, size=6))
         fig.add_scatter(x=np.cos(angle), y=np.sin(angle), mode="lines", name="|λ| = 1",
-                        row=1, col=1, line=dict(color="#555555", width=1))
+                        row=1, col=1, line=dict(color=figstyle.GREY, width=1))
         fig.add_scatter(x=[], y=[], mode="lines", name="r_min", row=1, col=1,
-                        line=dict(color="#ff7f0e", dash="dot"))
+                        line=dict(color=figstyle.ORANGE, dash="dot"))
         fig.add_scatter(x=[], y=[], mode="lines", name="r_max", row=1, col=1,
-                        line=dict(color="#d62728", dash="dot"))
+                        line=dict(color=figstyle.VERMILLION, dash="dot"))
         fig.add_scatter(x=[], y=[], mode="lines", name="||dL/dh_t|| (autograd)", row=1, col=2,
-                        line=dict(color="#1f77b4", width=2))
+                        line=dict(color=figstyle.BLUE, width=2))
         fig.add_scatter(x=[], y=[], mode="lines", name="r_max^(T−t)", row=1, col=2,
-                        line=dict(color="#d62728", dash="dash"))
+                        line=dict(color=figstyle.VERMILLION, dash="dash"))
         fig.add_scatter(x=[], y=[], mode="lines", name="r_min^(T−t)", row=1, col=2,
-                        line=dict(color="#ff7f0e", dash="dash"))
-        fig.update_layout(height=420, margin=dict(l=60, r=20, t=40, b=50),
-                          legend=dict(orientation="h", y=-0.18), uirevision="keep")
+                        line=dict(color=figstyle.ORANGE, dash="dash"))
+        fig.update_layout(uirevision="keep")
         fig.update_xaxes(range=[-1.1, 1.1], title_text="Re λ", row=1, col=1)
         fig.update_yaxes(range=[-1.1, 1.1], title_text="Im λ", scaleanchor="x", row=1, col=1)
         fig.update_xaxes(title_text="t", row=1, col=2)
-        fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+        fig.update_yaxes(**figstyle.LOG, row=1, col=2)
         return fig
 
     def compute(self):
