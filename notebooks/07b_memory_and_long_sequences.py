@@ -165,13 +165,12 @@ assert np.all(weights.argmax(axis=1) == np.arange(n)) and np.all(answers == valu
 findings["recall"]["read_weights"] = weights
 findings["recall"]["diagonal_share"] = float(diag_share)
 labels = [f"k{keys[0, s]}→v{values[0, s]}" for s in range(n)]
-fig = figstyle.figure(go.Heatmap(z=weights, x=labels,
-                                 y=[f"ask k{keys[0, s]}" for s in range(n)],
+fig = figstyle.figure(go.Heatmap(z=weights, x=list(range(n)), y=list(range(n)),
                                  colorscale=figstyle.DIVERGING, zmid=0,
                                  colorbar=dict(title="kₛᵀq")),
-                      title="Read weights of the trained memory (8 pairs)",
-                      xaxis_title="stored pair s", yaxis_title="query",
-                      yaxis_autorange="reversed")
+                      title="Read weights of the trained memory (8 pairs)")
+figstyle.label_axis(fig, labels, "x", title="stored pair s")
+figstyle.label_axis(fig, [f"ask k{keys[0, s]}" for s in range(n)], "y", title="query")
 fig.show()
 
 # %% [markdown]
