@@ -91,17 +91,24 @@ def adding_run(name: str, *, T: int, steps: int, hidden_size: int = 32, lr: floa
     val_x, val_y = tasks.adding_test_set(T, n_val, VALIDATION_SEED)
     return train(lambda: adding_model(name, hidden_size, seed),
                  lambda rng: tasks.adding_batch(batch, T, rng), F.mse_loss, steps=steps, lr=lr,
-                 clip=1.0, seed=seed, progress=False, eval_fn=eval_on(val_x, val_y, F.mse_loss),
+                 clip=1.0, seed=seed, progress=False,
+                 eval_fn=eval_on(val_x, val_y, F.mse_loss, batch_size=100),
                  eval_every=25, target=target,
                  config={"task": "adding", "name": name, "T": T, "batch": batch,
                          "hidden_size": hidden_size})
 
 
-def test_metric(model, T: int, n: int = 1000) -> float:
-    """Test MSE of ``model`` on the adding problem's fixed test set (seed 1234)."""
+def test_metric(model, T: int, n: int = 1000, chunk: int = 100) -> float:
+    """Test MSE of ``model`` on the adding problem's fixed test set (seed 1234), computed
+    ``chunk`` sequences at a time (a scan over 1000 sequences at once holds several
+    ``(T, 1000, H)`` tensors: a few hundred MB at T = 256)."""
     x, y = tasks.adding_test_set(T, n, TEST_SEED)
+    total = 0.0
     with torch.no_grad():
-        return float(F.mse_loss(model(x), y))
+        for start in range(0, n, chunk):
+            part = slice(start, start + chunk)
+            total += float(F.mse_loss(model(x[:, part]), y[part], reduction="sum"))
+    return total / n
 
 
 test_metric.__test__ = False  # not a pytest test despite its name
