@@ -38,7 +38,7 @@ README = ROOT / "README.md"
 
 # Budgets from the lesson issues, in seconds (top to bottom, fresh kernel, this 2-core machine).
 LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "06": 120,
-                   "07": 90, "08": 60}
+                   "07": 90, "07b": 90, "08": 60}
 RSS_LIMIT_MB = 1536  # Binder's ceiling is 2 GB; leave room for the server
 WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
 RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM float32": 3.0,
@@ -118,7 +118,7 @@ def bench_lessons(threads=(1, 2)) -> list[dict]:
     for path in lesson_notebooks():
         for n in threads:
             row = run_lesson(path, n)
-            budget = LESSON_BUDGET_S.get(path.stem[:2])
+            budget = LESSON_BUDGET_S.get(path.stem.split("_")[0])  # "07", "07b"
             row["budget_s"] = budget
             row["ok"] = (row["error"] is None and budget is not None and row["seconds"] <= budget
                          and (row["peak_rss_mb"] or 0) <= RSS_LIMIT_MB)
@@ -186,6 +186,13 @@ def _widget_cases():
         return AttentionExplorer.demo()
 
     cases["lesson 7 attention"] = (attention, lambda e: e.benchmark_moves())
+
+    def lru():
+        from rnncourse.explorers.lru import LRUExplorer  # lesson 7b
+
+        return LRUExplorer()
+
+    cases["lesson 7b LRU ring"] = (lru, lambda e: e.benchmark_moves())
     return cases
 
 
@@ -321,6 +328,10 @@ def markdown(results: dict) -> str:
         lines += ["", "Ratios are times over torch.nn's (float32) in the same run, forward + "
                   "backward at B=32, T=100, I=32, H=256. numpy float32 is the like-for-like "
                   "comparison; float64 is what the lessons run.", ""]
+    if results.get("scan"):
+        from benchmarks.bench_scan import format_rows
+
+        lines += format_rows(results["scan"]) + [""]
     if results.get("complexity"):
         lines += ["| fit | exponent | R² |", "|---|---|---|"]
         for name, fit in results["complexity"].items():
@@ -341,8 +352,9 @@ def update_readme(table: str) -> None:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="Benchmarks of the course")
-    parser.add_argument("--only", nargs="+", choices=["lessons", "widgets", "cells", "complexity"],
-                        default=["lessons", "widgets", "cells", "complexity"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["lessons", "widgets", "cells", "complexity", "scan"],
+                        default=["lessons", "widgets", "cells", "complexity", "scan"])
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
     args = parser.parse_args(argv)
     results = {"machine": machine()}
@@ -362,13 +374,20 @@ def main(argv=None) -> dict:
     if "complexity" in args.only:
         print("4. complexity exponents", flush=True)
         results["complexity"] = bench_complexity()
+    if "scan" in args.only:
+        print("5. scan and minGRU (lesson 7b)", flush=True)
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.bench_scan import bench_scan
+
+        results["scan"] = bench_scan()
     table = markdown(results)
     print("\n" + table)
     OUT.mkdir(exist_ok=True)
     stamp = results["machine"]["date"].replace(":", "-")
     for path in (OUT / f"bench-{stamp}.json", OUT / "latest.json"):
         path.write_text(json.dumps(results, indent=2, default=str))
-    if not args.no_readme and set(args.only) == {"lessons", "widgets", "cells", "complexity"}:
+    if not args.no_readme and set(args.only) == {"lessons", "widgets", "cells", "complexity",
+                                                 "scan"}:
         update_readme(table)
     print(f"\nwritten: {OUT / 'latest.json'}")
     return results

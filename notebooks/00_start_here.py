@@ -94,6 +94,7 @@ print(f"slider at {slider.value}: the figure was redrawn ({len(after)} points)")
 # | 5 | [Literature](05_literature.ipynb) | the classic papers' claims, each checked by a small experiment |
 # | 6 | [Experiments](06_experiments.ipynb) | RNN vs LSTM vs GRU on long-range tasks and real data: time, convergence, accuracy |
 # | 7 | [Advanced](07_advanced.ipynb) | bidirectional encoders, attention you can inspect, seq2seq, CNN+RNN hybrids |
+# | 7b | [Memory and long sequences](07b_memory_and_long_sequences.ipynb) | an outer-product memory against an LSTM, the parallel scan, minGRU and LRU trained through it |
 # | 8 | [Findings](08_findings.ipynb) | the course's own measurements compiled into tables and plots, checked against theory |
 #
 # Lesson 8 reads what the others measured and checks it against theory; run it last (it

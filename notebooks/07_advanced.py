@@ -33,7 +33,7 @@
 # 4. read the learned alignments in an interactive heatmap, and checked that they are the ones
 #    the tasks imply,
 # 5. timed a CNN+RNN hybrid against a plain GRU,
-# 6. a map of where memory-augmented networks go further.
+# 6. a pointer to lesson 7b, where the network writes to a memory of its own.
 #
 # Everything trains on the CPU in well under a minute.
 
@@ -418,24 +418,11 @@ findings["hybrid"]["speedup_fwd_bwd"] = speedup
 #
 # ## Further: memory-augmented networks
 #
-# Attention reads from a memory (the encoder states) that the network cannot change. The next
-# step is a memory it can **write** to, with differentiable read and write heads:
-#
-# * **Neural Turing Machines** (Graves, Wayne & Danihelka 2014): an RNN controller with a
-#   memory matrix, addressed by content (attention over rows by similarity) and by location
-#   (shifting the focus); learns copying, repeated copying and sorting from examples, and
-#   generalises to longer sequences than an LSTM does.
-# * **End-to-end memory networks** (Sukhbaatar, Szlam, Weston & Fergus 2015): several "hops"
-#   of attention over a memory of facts, trained end to end; question answering (bAbI) and
-#   language modelling.
-# * **Differentiable Neural Computers** (Graves et al. 2016, *Nature*): the NTM with dynamic
-#   memory allocation and a record of the order of writes; graph tasks such as shortest paths
-#   in the London Underground.
-#
-# They are slower and harder to train than the models of this course, and the Transformer
-# (Vaswani et al. 2017), attention without any recurrence, took over most of their
-# applications. Distill's "Attention and Augmented Recurrent Neural Networks" (Olah & Carter
-# 2016) draws all of them.
+# Attention reads from a memory (the encoder states) that the network cannot change. A memory
+# it **writes** to, and its relatives (Neural Turing Machines, memory networks, xLSTM's matrix
+# memory), is the subject of the second half of this step:
+# [lesson 7b, memory and long sequences](07b_memory_and_long_sequences.ipynb), which also trains
+# the linear recurrences (minGRU, LRU) that brought RNNs back for long sequences.
 #
 # ## What this lesson measured
 #

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+_NAME = re.compile(r"^(\d\d)([a-z]?)_[a-z0-9_]+$")  # 07_advanced, 07b_memory_...
 
 
 def lesson_sources(folder: Path = NOTEBOOKS) -> list[Path]:

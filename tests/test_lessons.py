@@ -16,8 +16,15 @@ def test_every_lesson_pair_is_in_sync_and_has_no_outputs():
 def test_lessons_are_numbered_from_00():
     stems = [p.stem for p in lessons.lesson_sources()]
     assert stems[0] == "00_start_here"
-    numbers = [int(stem[:2]) for stem in stems]
+    # A lesson is NN_slug, or NNx_slug for a second half of step NN (07_advanced, 07b_memory_...).
+    numbers = [(int(stem[:2]), stem.split("_")[0][2:]) for stem in stems]
     assert numbers == sorted(set(numbers)), f"duplicate or unordered lesson numbers: {stems}"
+
+
+def test_a_lettered_lesson_is_found_after_its_step():
+    stems = [p.stem for p in lessons.lesson_sources()]
+    assert "07b_memory_and_long_sequences" in stems
+    assert stems.index("07b_memory_and_long_sequences") == stems.index("07_advanced") + 1
 
 
 @pytest.fixture
