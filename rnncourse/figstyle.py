@@ -115,7 +115,7 @@ def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     """
     base = go.Figure(data=data)
     base.update_layout(template=register(), **layout)
-    return widget_of(base) if widget else base
+    return go.FigureWidget(base) if widget else base
 
 
 def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: int | None = None,
@@ -146,31 +146,7 @@ def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: i
     base.update_layout(template=register(), height=px, **layout)
     # subplot titles: make_subplots draws them as annotations at the top of each subplot
     base.update_annotations(font_size=FONT_SIZE + 1)
-    return widget_of(base) if widget else base
-
-
-# What a FigureWidget gets instead of the template: a FigureWidget carrying this custom
-# template drew empty in JupyterLab (no data, no title), so widgets use plotly's built-in
-# "plotly_white" and these plain layout settings, the look of the template.
-_WIDGET_LAYOUT = dict(colorway=list(PALETTE), font=dict(size=FONT_SIZE), margin=MARGIN,
-                      height=HEIGHT, plot_bgcolor="white", paper_bgcolor="white",
-                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
-                      title=dict(x=0, xanchor="left", font=dict(size=FONT_SIZE + 2)))
-_WIDGET_AXIS = dict(exponentformat="power", automargin=True, showline=True, linecolor="#444",
-                    ticks="outside")
-
-
-def widget_of(fig: go.Figure) -> go.FigureWidget:
-    """``fig`` as a ``go.FigureWidget`` in the course's look (see ``_WIDGET_LAYOUT``)."""
-    own = fig.layout.to_plotly_json()
-    own.pop("template", None)
-    base = go.Figure(fig)
-    base.layout.template = "plotly_white"
-    base.update_layout(**_WIDGET_LAYOUT)
-    base.update_xaxes(**_WIDGET_AXIS)
-    base.update_yaxes(**_WIDGET_AXIS)
-    base.update_layout(own)  # the figure's own settings win
-    return go.FigureWidget(base)
+    return go.FigureWidget(base) if widget else base  # template in place before it is shown
 
 
 def colorbar(fig: go.Figure, row: int = 1, col: int = 1, **extra) -> dict:
@@ -273,4 +249,4 @@ def heatmap_height(n_rows: int, *, cell_px: float = 22, min_px: int = 300,
 __all__ = ["BLACK", "BLUE", "DIVERGING", "GREEN", "GREY", "HEIGHT", "LOG", "MARGIN", "ORANGE",
            "PALETTE", "PURPLE", "ROW_HEIGHT", "SEQUENTIAL", "SKY", "TEMPLATE", "VERMILLION",
            "YELLOW", "colorbar", "colour", "figure", "heatmap_height", "height", "hline",
-           "label_axis", "register", "subplots", "tick_font_size", "use", "widget_of"]
+           "label_axis", "register", "subplots", "tick_font_size", "use"]

@@ -148,7 +148,8 @@ class GatesExplorer:
         base = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.045,
                              row_heights=[0.2] + [0.16] * 5,
                              subplot_titles=("", *(_TITLES[k] for k in _ROWS)))
-        fig = figstyle.widget_of(base)
+        base.update_layout(template=figstyle.register())  # before the widget is made
+        fig = go.FigureWidget(base)
         fig.add_scatter(x=steps, y=np.zeros(T), mode="markers", name="input value",
                         marker=dict(color=figstyle.GREY, size=5), row=1, col=1)
         fig.add_scatter(x=[], y=[], mode="markers", name="marked step",
