@@ -110,8 +110,8 @@ def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     """A ``go.Figure`` (``go.FigureWidget`` when ``widget``) in the course's style.
 
     ``layout`` goes to the figure's layout (``title=``, ``xaxis_title=``, ``height=``, ...).
-    The template is part of the figure from its construction: a FigureWidget whose template
-    arrives later, as an update before it is first shown, draws empty in JupyterLab.
+    The template is part of the figure from its construction (a FigureWidget is made from
+    the finished figure, so nothing reaches the browser as a later update).
     """
     base = go.Figure(data=data)
     base.update_layout(template=register(), **layout)
