@@ -111,14 +111,14 @@ def adding_run(cell: str = "gru", *, T: int = 50, hidden_size: int = 64, steps: 
 
 
 def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,),
-                   **kwargs) -> dict[str, list[TrainResult]]:
+                   desc: str = "adding problem runs", **kwargs) -> dict[str, list[TrainResult]]:
     """Run :func:`adding_run` for every model and seed, same budget for all.
 
     ``models`` maps a label to the arguments that differ (``{"LSTM": {"cell": "lstm"},
     "LSTM b_f=1": {"cell": "lstm", "forget_bias": 1.0}}``); ``kwargs`` are shared. Returns
     ``{label: [result for each seed]}``. The runs go to several CPU cores at once where there
-    are any to spare (:func:`rnncourse.parallel.run_each`); every number but the timings is the
-    same as one run after the other.
+    are any to spare (:func:`rnncourse.parallel.run_each`, under a progress bar titled ``desc``);
+    every number but the timings is the same as one run after the other.
     """
     if not isinstance(models, Mapping) or not models:
         raise TypeError(f"models: expected a non-empty dict label -> adding_run arguments, got "
@@ -137,12 +137,11 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
             raise ValueError(f"models[{label!r}]: expected arguments not shared in kwargs "
                              f"(nor 'seed'), got {clash} in both")
         calls += [{**own, **kwargs, "seed": s} for s in seeds]
-    # The runs share nothing, so they may go to several cores at once (rnncourse.parallel);
-    # from workers, one bar over the runs replaces each run's own.
-    bar = bool(kwargs.get("progress")) and worker_count(len(calls)) > 1
-    if bar:
+    # The runs share nothing, so they may go to several cores at once (rnncourse.parallel),
+    # under one bar titled desc over the runs, which replaces each run's own.
+    if worker_count(len(calls)) > 1:
         calls = [{**c, "progress": False} for c in calls]
-    results = iter(run_each(adding_run, calls, progress=bar, desc="adding problem runs"))
+    results = iter(run_each(adding_run, calls, desc=desc))
     return {label: [next(results) for _ in seeds] for label in models}
 
 
