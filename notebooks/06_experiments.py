@@ -97,7 +97,8 @@ CELLS = {"tanh RNN": {"cell": "rnn"}, "LSTM": {"cell": "lstm"}, "GRU": {"cell": 
 ADDING = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0, target=0.01,
               n_test=1000, eval_every=50)
 adding = {name: runs[0] for name, runs in
-          experiments.compare_adding(CELLS, seeds=(SEED,), **ADDING).items()}
+          experiments.compare_adding(CELLS, seeds=(SEED,), desc="adding, T = 50: RNN, LSTM, GRU",
+                                     **ADDING).items()}
 
 print(f"{'cell':<9} {'params':>6} {'steps':>6} {'to MSE < 0.01':>14} {'seconds':>8} {'ms/step':>8} "
       f"{'final test MSE':>15}")
@@ -312,7 +313,7 @@ save_result(LESSON, "sonnets_samples", {"samples": {str(t): s for t, s in texts.
 if RUN_LONGER:
     long_runs = experiments.compare_adding(CELLS, seeds=(0, 1, 2), **{**ADDING, "T": 100,
                                                                        "steps": 3000},
-                                           progress=True)
+                                           progress=True, desc="adding, T = 100: 3 cells x 3 seeds")
     for name, runs in long_runs.items():
         for seed, r in enumerate(runs):
             save_result(LESSON, f"adding_T100_{name}_seed{seed}", r)
@@ -343,3 +344,10 @@ print(f"saved {len(summary)} rows to {path}")
 # sunspots) all three work and the differences are small. On text, a small LSTM learns spelling
 # and layout in seconds. **Next:** lesson 7 adds bidirectional models, attention and
 # encoder-decoders.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

@@ -60,6 +60,7 @@ IDLE_SECONDS = 60
 
 _lock = threading.Lock()
 _size = 0  # workers of the executor last used (0: none, or stopped)
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def usable_cpus() -> int:
@@ -128,6 +129,11 @@ def _executor(workers: int):
     global _size
     from joblib.externals.loky import get_reusable_executor
 
+    # Jupyter terminates a kernel that takes more than 2.5 s to exit (common on a busy machine),
+    # workers included; joblib's resource tracker then frees the executor's semaphores, as it
+    # should, but warns about each into the server's terminal. It inherits these filters.
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
     executor = get_reusable_executor(
         max_workers=workers, timeout=IDLE_SECONDS, initializer=_start_worker,
         initargs=(_torch_threads(),),
