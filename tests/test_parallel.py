@@ -30,9 +30,9 @@ def _gone(processes, timeout=10.0):
     return alive == []
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def stopped_workers():
-    yield
+    yield  # the tests reuse the workers, as lessons do (starting one takes seconds)
     parallel.shutdown()
 
 
@@ -102,6 +102,7 @@ def test_a_bar_counts_the_runs_that_go_through_workers(monkeypatch, capsys):
 def test_workers_ignore_interrupts_and_stop_when_idle(monkeypatch):
     monkeypatch.setenv(parallel.ENV, "2")
     monkeypatch.setattr(parallel, "IDLE_SECONDS", 2)
+    parallel.shutdown()
     parallel.run_each(_where, [{"k": k} for k in range(2)])
     workers = _workers()
     assert len(workers) == 1
@@ -113,6 +114,7 @@ def test_workers_ignore_interrupts_and_stop_when_idle(monkeypatch):
 
 def test_shutdown_stops_the_workers(monkeypatch):
     monkeypatch.setenv(parallel.ENV, "3")
+    parallel.shutdown()
     parallel.run_each(_where, [{"k": k} for k in range(3)])
     workers = _workers()
     assert len(workers) == 2 and parallel.pool_size() == 2
