@@ -3,8 +3,9 @@
 Measures, in one run, on this machine:
 
 1. every lesson executed top to bottom in a fresh kernel (nbclient), wall time and the peak
-   resident memory of the kernel and of the workers it ran training runs on
-   (``rnncourse.parallel``), with 1 and with 2 torch threads (``RNNCOURSE_TORCH_THREADS``, which
+   memory of its process tree, the kernel and the workers it ran training runs on
+   (``rnncourse.parallel``) sampled together (``benchmarks/memory.py``; target 1.0 GB), with
+   1 and with 2 torch threads (``RNNCOURSE_TORCH_THREADS``, which
    ``rnncourse.threads.set_threads`` reads; with 2 threads on 2 cores there are no workers),
    and the total for the course;
 2. widget responsiveness: median and 95th percentile of one explorer update (callback plus
@@ -39,21 +40,11 @@ README = ROOT / "README.md"
 # Budgets from the lesson issues, in seconds (top to bottom, fresh kernel, this 2-core machine).
 LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "06": 120,
                    "07": 90, "07b": 90, "08": 60}
-RSS_LIMIT_MB = 1536  # Binder's ceiling is 2 GB; leave room for the server
 WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
 RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM float32": 3.0,
                 "numpy LSTM float64": 3.0}
 
-# The kernel's peak, plus its workers' (rnncourse.parallel) if it started any: they are stopped
-# first, so that RUSAGE_CHILDREN (the largest child's peak) counts them; workers x that peak.
-_PEAK_RSS_CELL = (
-    "import resource as _r\n"
-    "from rnncourse import parallel as _p\n"
-    "_w = _p.pool_size()\n"
-    "_p.shutdown()\n"
-    "print('RNNCOURSE_PEAK_RSS_KB=%d' % (_r.getrusage(_r.RUSAGE_SELF).ru_maxrss\n"
-    "      + _w * _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss))"
-)
+TREE_TARGET_GB = 1.0  # a lesson's kernel and workers together (issue 16), rnncourse.parallel
 
 
 def machine() -> dict:
@@ -76,13 +67,17 @@ def machine() -> dict:
 # ---------------------------------------------------------------------------- 1. lessons
 
 def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
-    """Execute one lesson in a fresh kernel; wall seconds and the peak RSS in MB of the kernel
-    and its workers together."""
+    """Execute one lesson in a fresh kernel; wall seconds and the peak memory of the process tree
+    (the kernel and the workers it starts, sampled together: ``benchmarks/memory.py``) in GB,
+    resident (``tree_rss_gb``, the number compared with the target) and proportional
+    (``tree_pss_gb``, shared pages divided among the processes)."""
     import nbformat
     from nbclient import NotebookClient
 
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.memory import TreePeak
+
     notebook = nbformat.read(path, as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(_PEAK_RSS_CELL))
     env_before = os.environ.get("RNNCOURSE_TORCH_THREADS")
     os.environ["RNNCOURSE_TORCH_THREADS"] = str(threads)
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -90,6 +85,8 @@ def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     error = None
+    # Every process this one starts from here on is the lesson's: the kernel and its workers.
+    peak = TreePeak(os.getpid(), include_root=False, interval=0.1).start()
     try:
         client.execute()
     except Exception as err:  # a failing lesson is reported in the table, not a crash
@@ -97,18 +94,15 @@ def run_lesson(path: Path, threads: int, timeout: int = 600) -> dict:
         lines = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if ln.strip()]
         error = f"{type(err).__name__}: {lines[-1][:160] if lines else ''}"
     finally:
+        peak.stop()
         if env_before is None:
             os.environ.pop("RNNCOURSE_TORCH_THREADS", None)
         else:
             os.environ["RNNCOURSE_TORCH_THREADS"] = env_before
     seconds = time.perf_counter() - start
-    peak_mb = None
-    for output in notebook.cells[-1].get("outputs", []):
-        text = output.get("text", "")
-        if "RNNCOURSE_PEAK_RSS_KB=" in text:
-            peak_mb = int(text.split("=")[1]) / 1024
-    return {"lesson": path.stem, "threads": threads, "seconds": seconds, "peak_rss_mb": peak_mb,
-            "error": error}
+    return {"lesson": path.stem, "threads": threads, "seconds": seconds,
+            "tree_rss_gb": peak.rss_bytes / 2**30, "tree_pss_gb": peak.pss_bytes / 2**30,
+            "processes_at_peak": peak.processes_at_peak, "error": error}
 
 
 def bench_lessons(threads=(1, 2)) -> list[dict]:
@@ -120,11 +114,13 @@ def bench_lessons(threads=(1, 2)) -> list[dict]:
             row = run_lesson(path, n)
             budget = LESSON_BUDGET_S.get(path.stem.split("_")[0])  # "07", "07b"
             row["budget_s"] = budget
+            row["memory_ok"] = row["tree_rss_gb"] <= TREE_TARGET_GB
             row["ok"] = (row["error"] is None and budget is not None and row["seconds"] <= budget
-                         and (row["peak_rss_mb"] or 0) <= RSS_LIMIT_MB)
+                         and row["memory_ok"])
             rows.append(row)
             print(f"  {path.stem:<22} {n} thread(s): {row['seconds']:6.1f} s, "
-                  f"peak {row['peak_rss_mb'] or float('nan'):6.0f} MB"
+                  f"tree peak {row['tree_rss_gb']:.2f} GB resident ({row['tree_pss_gb']:.2f} "
+                  f"proportional, {row['processes_at_peak']} processes)"
                   + (f"  ERROR {row['error']}" if row["error"] else ""), flush=True)
     return rows
 
@@ -288,16 +284,20 @@ def markdown(results: dict) -> str:
     lines = [f"Measured {m['date'][:10]} on {m['cpu']} ({m['cores']} cores), "
              f"torch {m['torch']}, numpy {m['numpy']}, by `make bench`.", ""]
     if results.get("lessons"):
-        lines += ["| lesson | threads | seconds | budget | peak RSS (MB) | |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"| lesson | threads | seconds | budget | peak GB, kernel + workers "
+                  f"(target {TREE_TARGET_GB:.1f}) | proportional GB | |",
+                  "|---|---|---|---|---|---|---|"]
         for r in results["lessons"]:
             lines.append(f"| {r['lesson']} | {r['threads']} | {r['seconds']:.1f} | "
-                         f"{r['budget_s']} | {_fmt(r['peak_rss_mb'], '.0f')} | "
+                         f"{r['budget_s']} | {_fmt(r['tree_rss_gb'], '.2f')} | "
+                         f"{_fmt(r['tree_pss_gb'], '.2f')} | "
                          f"{'ERROR' if r['error'] else _mark(r['ok'])} |")
         for n, total in results["lesson_totals"].items():
             budget = sum(LESSON_BUDGET_S.values())
-            lines.append(f"| **course total** | {n} | {total:.1f} | {budget} | | |")
-        lines.append("")
+            lines.append(f"| **course total** | {n} | {total:.1f} | {budget} | | | |")
+        lines += ["", "Peak GB: the resident memory of the lesson's kernel and all its worker "
+                  "processes at the same moment, sampled every 0.1 s (shared pages counted once "
+                  "per process); proportional: shared pages divided among them.", ""]
     if results.get("widgets"):
         lines += ["| widget update | median ms | p95 ms | |", "|---|---|---|---|"]
         for r in results["widgets"]:

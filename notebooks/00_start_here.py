@@ -129,9 +129,18 @@ print(f"slider at {slider.value}: the figure was redrawn ({len(after)} points)")
 #
 # **On Binder**: the badge in the README opens this page in JupyterLab on mybinder.org (about
 # 1 CPU and 2 GB of memory, which every lesson fits). Sessions end after ten idle minutes;
-# download what you want to keep.
+# download what you want to keep. The 2 GB are for every open lesson together, so shut each
+# lesson's kernel down when you finish it (*Kernel > Shut Down Kernel*; the end of every
+# lesson says how).
 #
 # **In Colab**: each lesson has an "Open in Colab" link in the README; its first cell installs the
 # course package when it detects Colab.
 #
 # Lesson text and figures are CC BY 4.0, code is MIT: see `LICENSE`.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

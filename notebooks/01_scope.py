@@ -318,3 +318,10 @@ assert check.rnn_step_forward(rnn_step_forward).passed  # the reference passes i
 #
 # **Next:** lesson 2 trains these weights: the forward pass and backpropagation through time by
 # hand, checked against finite differences and autograd, and what they cost.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

@@ -438,3 +438,10 @@ print(f"saved to {path}")
 # %% [markdown]
 # **Next:** lesson 3 replaces the tanh cell with gated ones, LSTM and GRU, and makes their
 # gates visible.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

@@ -264,7 +264,8 @@ fig.show()
 # either way (only the timings differ; see `rnncourse.parallel`).
 
 # %%
-race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000)
+race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000,
+                             desc="race: 3 models x 3 seeds")
 medians = {name: median_steps(runs) for name, runs in race.items()}
 print(f"{'model':<15} {'params':>6} {'steps to MSE < 0.01 (seeds 0, 1, 2)':>36} {'median':>7} "
       f"{'seconds (median)':>17} {'ms/step':>8}")
@@ -525,3 +526,10 @@ display(Markdown(literature.bibliography()))
 # **Next:** lesson 6 runs the comparisons at full size: the adding problem at $T = 50$ with the
 # tanh RNN included, forecasting a real series, and a character-level language model of
 # Shakespeare's sonnets.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

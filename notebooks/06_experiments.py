@@ -96,7 +96,7 @@ RUN_LONGER = False
 # %%
 CELLS = {"tanh RNN": {"cell": "rnn"}, "LSTM": {"cell": "lstm"}, "GRU": {"cell": "gru"}}
 ADDING = experiments.ADDING_RACE  # the budget described above, for every cell
-race = experiments.adding_race(CELLS, ADDING, seed=SEED)
+race = experiments.adding_race(CELLS, ADDING, seed=SEED, desc="adding, T = 50: RNN, LSTM, GRU")
 adding = race["runs"]
 
 print(f"{'cell':<9} {'params':>6} {'steps':>6} {'to MSE < 0.01':>14} {'seconds':>8} {'ms/step':>8} "
@@ -309,7 +309,7 @@ _ = save_result(LESSON, "sonnets_samples", {"samples": {str(t): s for t, s in te
 if RUN_LONGER:
     long_runs = experiments.compare_adding(CELLS, seeds=(0, 1, 2), **{**ADDING, "T": 100,
                                                                        "steps": 3000},
-                                           progress=True)
+                                           progress=True, desc="adding, T = 100: 3 cells x 3 seeds")
     for name, runs in long_runs.items():
         for seed, r in enumerate(runs):
             save_result(LESSON, f"adding_T100_{name}_seed{seed}", r)
@@ -383,3 +383,10 @@ print(f"saved {len(summary)} rows to {path}")
 # sunspots) all three work and the differences are small. On text, a small LSTM learns spelling
 # and layout in seconds. **Next:** lesson 7 adds bidirectional models, attention and
 # encoder-decoders.
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

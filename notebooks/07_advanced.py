@@ -434,3 +434,10 @@ findings["config"] = {"seq2seq_steps": STEPS, "hidden_size": 64, "batch_size": 6
 for name in ("reversal", "dates", "alignment", "hybrid", "config"):
     path = save_result("07_advanced", name, findings[name])
 print(f"saved {len(findings)} records to {path.parent}")
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

@@ -315,3 +315,10 @@ assert all(html.escape(r.measured) in text for r in report.checks)  # every row 
 elapsed = time.perf_counter() - START
 print(f"lesson 8 ran in {elapsed:.1f} s ({sum(inventory.seconds.values()):.1f} s of it "
       f"recomputing {len(computed)} missing records)")
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.

@@ -109,14 +109,14 @@ def adding_run(cell: str = "gru", *, T: int = 50, hidden_size: int = 64, steps: 
 
 
 def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,),
-                   **kwargs) -> dict[str, list[TrainResult]]:
+                   desc: str = "adding problem runs", **kwargs) -> dict[str, list[TrainResult]]:
     """Run :func:`adding_run` for every model and seed, same budget for all.
 
     ``models`` maps a label to the arguments that differ (``{"LSTM": {"cell": "lstm"},
     "LSTM b_f=1": {"cell": "lstm", "forget_bias": 1.0}}``); ``kwargs`` are shared. Returns
     ``{label: [result for each seed]}``. The runs go to several CPU cores at once where there
-    are any to spare (:func:`rnncourse.parallel.run_each`); every number but the timings is the
-    same as one run after the other.
+    are any to spare (:func:`rnncourse.parallel.run_each`, under a progress bar titled ``desc``);
+    every number but the timings is the same as one run after the other.
     """
     if not isinstance(models, Mapping) or not models:
         raise TypeError(f"models: expected a non-empty dict label -> adding_run arguments, got "
@@ -135,12 +135,11 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
             raise ValueError(f"models[{label!r}]: expected arguments not shared in kwargs "
                              f"(nor 'seed'), got {clash} in both")
         calls += [{**own, **kwargs, "seed": s} for s in seeds]
-    # The runs share nothing, so they may go to several cores at once (rnncourse.parallel);
-    # from workers, one bar over the runs replaces each run's own.
-    bar = bool(kwargs.get("progress")) and worker_count(len(calls)) > 1
-    if bar:
+    # The runs share nothing, so they may go to several cores at once (rnncourse.parallel),
+    # under one bar titled desc over the runs, which replaces each run's own.
+    if worker_count(len(calls)) > 1:
         calls = [{**c, "progress": False} for c in calls]
-    results = iter(run_each(adding_run, calls, progress=bar, desc="adding problem runs"))
+    results = iter(run_each(adding_run, calls, desc=desc))
     return {label: [next(results) for _ in seeds] for label in models}
 
 
@@ -150,9 +149,10 @@ ADDING_RACE = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0
 
 
 def adding_race(models: Mapping[str, Mapping], setting: Mapping, *, seed: int = 0,
-                progress: bool = False) -> dict:
+                progress: bool = False, desc: str = "adding problem runs") -> dict:
     """One run of every model on the adding problem with the same ``setting`` (``adding_run``
-    arguments, such as :data:`ADDING_RACE`) and ``seed`` (:func:`compare_adding`).
+    arguments, such as :data:`ADDING_RACE`) and ``seed`` (:func:`compare_adding`, whose progress
+    bar is titled ``desc``).
 
     Returns the record lessons 6 and 8 save (:class:`rnncourse.records.AddingRace`):
     ``{"setting", "baseline" (1/6), "runs": {label: TrainResult}}``.
@@ -160,7 +160,7 @@ def adding_race(models: Mapping[str, Mapping], setting: Mapping, *, seed: int = 
     if not isinstance(setting, Mapping):
         raise TypeError(f"setting: expected a dict of adding_run arguments, got "
                         f"{type(setting).__name__}")
-    runs = compare_adding(models, seeds=(seed,), **setting, progress=progress)
+    runs = compare_adding(models, seeds=(seed,), **setting, progress=progress, desc=desc)
     return {"setting": dict(setting), "baseline": tasks.ADDING_BASELINE_MSE,
             "runs": {label: r[0] for label, r in runs.items()}}
 

@@ -363,7 +363,8 @@ RACE_MODELS = {"LSTM, b_f = 0": {"cell": "lstm"},
 
 def gated_race(*, seeds: Sequence[int] = (0, 1, 2), T: int = 30, hidden_size: int = 32,
                steps: int = 2000, lr: float = 3e-3, batch: int = 64, n_test: int = 500,
-               eval_every: int = 25, target: float = 0.01, models: dict | None = None) -> dict:
+               eval_every: int = 25, target: float = 0.01, models: dict | None = None,
+               desc: str = "race: LSTM b_f = 0, LSTM b_f = 1, GRU") -> dict:
     """LSTM with forget bias 0, LSTM with forget bias 1 and GRU on the adding problem of length
     ``T``: the same budget, batches and seeds for each, stopping at test MSE < ``target``.
 
@@ -373,7 +374,7 @@ def gated_race(*, seeds: Sequence[int] = (0, 1, 2), T: int = 30, hidden_size: in
 
     return compare_adding(RACE_MODELS if models is None else models, seeds=seeds, T=T,
                           hidden_size=hidden_size, steps=steps, lr=lr, batch=batch,
-                          n_test=n_test, eval_every=eval_every, target=target)
+                          n_test=n_test, eval_every=eval_every, target=target, desc=desc)
 
 
 # --- Pascanu et al. 2013: clipping ------------------------------------------------------------
@@ -449,7 +450,8 @@ def attention_check(*, steps: int = 100, min_len: int = 5, max_len: int = 12,
     setting = {"steps": steps, "min_len": min_len, "max_len": max_len, "n_train": n_train,
                "n_test": n_test, "seed": seed}
     names = {"attention": "additive", "no attention": None}
-    rows = run_each(_attention_run, [{**setting, "attention": a} for a in names.values()])
+    rows = run_each(_attention_run, [{**setting, "attention": a} for a in names.values()],
+                    desc="digit reversal, with and without attention")
     return dict(zip(names, rows))
 
 
@@ -506,7 +508,8 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     data = make_windows(load_sunspots().values, 22)
     runs = run_each(forecast_run, [{"data": data, "cell": "lstm", "hidden_size": H,
                                     "steps": steps, "lr": lr, "seed": seed, "eval_every": steps}
-                                   for lr in lrs for H in sizes])
+                                   for lr in lrs for H in sizes],
+                    desc="sunspot LSTMs, learning rate x hidden size")
     mse = np.array([r.final_eval for r in runs]).reshape(len(lrs), len(sizes))
     seconds = float(sum(r.seconds for r in runs))
     y = np.log10(mse)

@@ -4,103 +4,87 @@ A comparison such as lesson 5's race (three models, three seeds) is nine trainin
 nothing: each builds its own model and draws its own batches from its own seed, on the course's
 one torch thread. Small recurrent models cannot use a second core from inside one run (a step is
 a chain of tiny products; see :mod:`rnncourse.threads`), but two runs side by side can: on the
-course's 2-core machine two runs at once each kept their speed alone (4.4 s against 4.4 s for
-600 LSTM steps), so the comparison takes about half the time.
+course's 2-core machine two runs at once each kept their speed alone, so the comparison takes
+about half the time.
 
-:func:`run_each` does that. Every run executes exactly the code it would execute in the lesson's
-own process, with the same seed and the same thread count, so every number except the timings
-is identical whatever the number of workers (tested). The workers are started fresh ("spawn",
-which is safe in a Jupyter kernel and on every operating system) and kept for the next
-comparison: starting one costs about as much as importing torch (2-3 s here).
+:func:`run_each` does that. The lesson's own process (the kernel) takes runs from the end of the
+list while worker processes take them from the front, so that ``n`` runs at once cost ``n - 1``
+extra processes, not ``n``. Every run executes exactly the code it would execute in the kernel,
+with the same seed and the same torch thread count, so every number except the timings is
+identical whatever the number of workers (tested). While runs go through workers, one progress
+bar (``tqdm.auto``) counts the runs done.
 
-How many run at once (:func:`worker_count`): as many as the CPUs this process may use allow, each
-run taking torch's thread count here of them (a worker computes with that count too), and no
-more than the memory allows at about 0.5 GB per worker. On Binder (one CPU, 2 GB) that is one:
-runs go one after the other in the lesson's own process, as if this module did not exist.
-``RNNCOURSE_WORKERS=1`` forces that anywhere; ``RNNCOURSE_WORKERS=n`` asks for n.
+The workers come from joblib's process executor (loky): it counts the CPUs a container's quota
+allows, reuses its workers from one comparison to the next (starting one costs about as much as
+importing torch, 2-3 s), sends functions defined in a notebook by value, and stops idle workers
+after :data:`IDLE_SECONDS`. Workers ignore the interrupt that Jupyter sends to the kernel's
+whole process group before it shuts a kernel down (they used to print ``KeyboardInterrupt``
+tracebacks into the terminal), end with the kernel, and never print a progress bar of their own.
+
+How many runs go at once (:func:`worker_count`): as many as the usable CPUs allow, each run taking
+torch's thread count here of them, but no more than fit in :data:`TREE_BUDGET_GB` together with
+the kernel (the memory a lesson may use on Binder, kernel and workers together), at
+:data:`WORKER_GB` per worker. On Binder (one CPU) that is one: runs go one after the other in the
+kernel, as if this module did not exist. ``RNNCOURSE_WORKERS=1`` forces that anywhere;
+``RNNCOURSE_WORKERS=n`` asks for ``n`` runs at once (the kernel and ``n - 1`` workers).
 
 Workers start on their own only in an interactive session (a Jupyter kernel, IPython, the
-plain REPL). A script's worker would first run the script again (that is how "spawn" finds the
-script's functions), and a script without an ``if __name__ == "__main__":`` guard would then
-start workers of its own; in a script, ask for workers with ``RNNCOURSE_WORKERS`` and guard it.
+plain REPL). A script's worker would first import the script again (that is how a fresh process
+finds the script's functions), and a script without an ``if __name__ == "__main__":`` guard
+would then start workers of its own; in a script, ask for workers with ``RNNCOURSE_WORKERS`` and
+guard it.
 """
 
 from __future__ import annotations
 
-import atexit
-import math
-import multiprocessing
 import os
+import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
 from .threads import env_count
 
-__all__ = ["ENV", "WORKER_MEMORY_GB", "usable_cpus", "memory_gb", "interactive", "worker_count",
-           "run_each", "pool_size", "shutdown"]
+__all__ = ["ENV", "TREE_BUDGET_GB", "WORKER_GB", "IDLE_SECONDS", "usable_cpus", "own_memory_gb",
+           "interactive", "worker_count", "run_each", "pool_size", "shutdown"]
 
 ENV = "RNNCOURSE_WORKERS"
-WORKER_MEMORY_GB = 0.5
-"""Memory set aside per worker: a worker that ran lesson 5's runs peaked at 0.37 GB here."""
+TREE_BUDGET_GB = 1.0
+"""What one lesson may hold, its kernel and its workers together (Binder: 2 GB for everything)."""
+WORKER_GB = 0.4
+"""Memory set aside per worker: torch (0.22 GB resident) and the torch._dynamo modules that
+``optimizer.step()`` imports (0.1 GB); a worker that ran lesson 5's runs held 0.33-0.35 GB."""
+IDLE_SECONDS = 60
+"""A worker that got no run for this long exits (the next comparison starts a new one)."""
 
 _lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-_pool_key: tuple[int, int] | None = None
-
-
-def _read(path: str) -> str | None:
-    try:
-        return Path(path).read_text().strip()
-    except OSError:
-        return None
+_size = 0  # workers of the executor last used (0: none, or stopped)
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on: its affinity, capped by a container's CPU quota.
+    """CPUs this process may run on: its affinity, capped by a container's CPU quota (joblib's
+    count; ``os.cpu_count()`` alone shows a container every CPU of its host)."""
+    from joblib import cpu_count
 
-    Containers (Binder, CI) often show every CPU of the host while a cgroup quota allows one;
-    ``os.cpu_count()`` alone would then start workers that only take turns.
-    """
+    return max(1, int(cpu_count()))
+
+
+def own_memory_gb() -> float:
+    """Resident memory of this process now, in GB (its peak so far where ``/proc`` is missing)."""
     try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cpus = os.cpu_count() or 1
-    quota = None
-    v2 = _read("/sys/fs/cgroup/cpu.max")  # "max 100000" or "100000 100000"
-    if v2:
-        limit, _, period = v2.partition(" ")
-        if limit != "max" and period:
-            quota = int(limit) / int(period)
-    else:
-        limit, period = _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), _read(
-            "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-        if limit and period and int(limit) > 0:
-            quota = int(limit) / int(period)
-    if quota is not None:
-        cpus = min(cpus, max(1, math.floor(quota)))
-    return max(1, cpus)
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (OSError, ValueError, IndexError):
+        import resource
 
-
-def memory_gb() -> float | None:
-    """Memory available to this process in GB: the cgroup limit or ``MemAvailable``, whichever
-    is smaller (None where neither can be read)."""
-    values = []
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        raw = _read(path)
-        if raw and raw.isdigit() and int(raw) < 2**60:
-            values.append(int(raw) / 2**30)
-    meminfo = _read("/proc/meminfo") or ""
-    for line in meminfo.splitlines():
-        if line.startswith("MemAvailable:"):
-            values.append(int(line.split()[1]) / 2**20)
-    return min(values) if values else None
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux, bytes on macOS
+        return peak / (2**30 if sys.platform == "darwin" else 2**20)
 
 
 def interactive() -> bool:
-    """True in a Jupyter kernel, IPython or the REPL: a ``__main__`` that a worker need not run
+    """True in a Jupyter kernel, IPython or the REPL: a ``__main__`` that a worker need not import
     again (it has neither a file nor a module name)."""
     main = sys.modules.get("__main__")
     return main is not None and getattr(main, "__spec__", None) is None \
@@ -108,7 +92,8 @@ def interactive() -> bool:
 
 
 def worker_count(runs: int) -> int:
-    """How many of ``runs`` runs go at once (1: one after the other, in this process)."""
+    """How many of ``runs`` runs go at once (1: one after the other, in this process; ``n``: this
+    process and ``n - 1`` workers)."""
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 0:
         raise ValueError(f"runs: expected an int >= 0, got {runs!r}")
     asked = env_count(ENV)
@@ -116,11 +101,9 @@ def worker_count(runs: int) -> int:
         return max(1, min(asked, runs))
     if not interactive():
         return 1
-    workers = usable_cpus() // _torch_threads()
-    memory = memory_gb()
-    if memory is not None:
-        workers = min(workers, int(memory // WORKER_MEMORY_GB))
-    return max(1, min(workers, runs))
+    by_cpus = usable_cpus() // _torch_threads()
+    by_memory = 1 + int(max(0.0, TREE_BUDGET_GB - own_memory_gb()) // WORKER_GB)
+    return max(1, min(by_cpus, by_memory, runs))
 
 
 def _torch_threads() -> int:
@@ -131,53 +114,62 @@ def _torch_threads() -> int:
 
 
 def _start_worker(threads: int) -> None:
-    """A new worker computes with this process's torch thread count, so that its numbers are
-    the ones a run here would give (a fresh process would take torch's default instead)."""
+    """Run once in every new worker, before its first run."""
+    # Jupyter interrupts a kernel by signalling its whole process group, workers included, also
+    # just before it shuts the kernel down; a worker's run is stopped by the kernel instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
+    # A fresh process would take torch's default thread count; the kernel's gives its numbers.
     torch.set_num_threads(threads)
 
 
-def _executor(workers: int) -> ProcessPoolExecutor:
-    """The kept pool, (re)started if it has another size or torch's thread count changed."""
-    global _pool, _pool_key
-    key = (workers, _torch_threads())
-    with _lock:
-        if _pool is None or _pool_key != key:
-            if _pool is not None:
-                _pool.shutdown(wait=True)
-            _pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                                        initargs=(key[1],),
-                                        mp_context=multiprocessing.get_context("spawn"))
-            _pool_key = key
-        return _pool
+def _executor(workers: int):
+    """joblib's reusable executor with ``workers`` workers (started, resized or reused)."""
+    global _size
+    from joblib.externals.loky import get_reusable_executor
+
+    # Jupyter terminates a kernel that takes more than 2.5 s to exit (common on a busy machine),
+    # workers included; joblib's resource tracker then frees the executor's semaphores, as it
+    # should, but warns about each into the server's terminal. It inherits these filters.
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
+    executor = get_reusable_executor(
+        max_workers=workers, timeout=IDLE_SECONDS, initializer=_start_worker,
+        initargs=(_torch_threads(),),
+        env={"TQDM_DISABLE": "1"})  # a worker's bar would print into the server's terminal
+    _size = workers
+    return executor
 
 
 def pool_size() -> int:
-    """How many workers are kept now (0: none started, or stopped)."""
-    return 0 if _pool_key is None else _pool_key[0]
+    """How many workers the last comparison used (0: none yet, or stopped)."""
+    return _size
 
 
-def shutdown() -> None:
-    """Stop the kept workers (they also stop with the kernel)."""
-    global _pool, _pool_key
-    with _lock:
-        if _pool is not None:
-            _pool.shutdown(wait=True)
-        _pool, _pool_key = None, None
+def shutdown(kill: bool = False) -> None:
+    """Stop the workers now (they also stop when idle for :data:`IDLE_SECONDS`, and with the
+    kernel); ``kill=True`` does not wait for runs in progress."""
+    global _size
+    if "joblib.externals.loky" not in sys.modules:
+        return
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=not kill, kill_workers=kill)
+    _size = 0
 
 
-atexit.register(shutdown)
+def run_each(fn: Callable, calls: Sequence[Mapping], *, desc: str = "runs",
+             progress: bool = True) -> list:
+    """``[fn(**kwargs) for kwargs in calls]``, :func:`worker_count` runs at once.
 
-
-def run_each(fn: Callable, calls: Sequence[Mapping], *, progress: bool = False,
-             desc: str = "runs") -> list:
-    """``[fn(**kwargs) for kwargs in calls]``, on :func:`worker_count` processes at once.
-
-    ``fn`` must be importable by name (a function defined in a module, not in a notebook cell)
-    and its arguments and result picklable. Results come back in the order of ``calls``; an
-    exception in a run is raised here. ``progress`` shows one bar over the runs (a run's own
-    bar cannot reach the notebook from a worker).
+    ``fn`` may be any function (one defined in a notebook cell too); its arguments and result
+    must be picklable when there are workers. Results come back in the order of ``calls``; an
+    exception in a run is raised here, and stops the other runs. While runs go through workers,
+    a progress bar titled ``desc`` counts them (``progress=False``: none); a run's own bar
+    cannot reach the notebook from a worker.
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a function, got {type(fn).__name__}")
@@ -188,27 +180,66 @@ def run_each(fn: Callable, calls: Sequence[Mapping], *, progress: bool = False,
         if not isinstance(kwargs, Mapping):
             raise TypeError(f"calls[{k}]: expected a dict of keyword arguments, got "
                             f"{type(kwargs).__name__}")
-    workers = worker_count(len(calls))
-    if workers <= 1:
+    if not isinstance(desc, str):
+        raise TypeError(f"desc: expected a str, got {type(desc).__name__}")
+    at_once = worker_count(len(calls))
+    if at_once <= 1:
         return [fn(**kwargs) for kwargs in calls]
-    if getattr(fn, "__module__", "__main__") == "__main__" or "<locals>" in getattr(
-            fn, "__qualname__", "<locals>"):
-        raise TypeError(f"fn: expected a function importable by name to run in {workers} "
-                        f"worker processes, got {fn!r} (define it in a module, or set "
-                        f"{ENV}=1)")
+    return _shared(fn, list(calls), at_once - 1, desc if progress else None)
+
+
+def _shared(fn: Callable, calls: list, workers: int, desc: str | None) -> list:
+    """The runs, taken from the front by one thread per worker (each hands its run to the
+    executor and waits) and from the back by this thread, which runs them here."""
+    with _lock:
+        executor = _executor(workers)
+    todo = deque(range(len(calls)))
+    results: list = [None] * len(calls)
+    failures: list[BaseException] = []
     bar = None
-    if progress:
+    if desc is not None:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(calls), desc=desc, leave=True)
+
+        bar = tqdm(total=len(calls), desc=desc, unit="run")
+
+    def done(k, value):
+        results[k] = value
+        if bar is not None:
+            bar.update(1)
+
+    def feed():
+        while not failures:
+            try:
+                k = todo.popleft()
+            except IndexError:
+                return
+            try:
+                done(k, executor.submit(fn, **calls[k]).result())
+            except BaseException as err:  # noqa: BLE001  (handed to the calling thread)
+                failures.append(err)
+
+    feeders = [threading.Thread(target=feed, name=f"run_each-{i}", daemon=True)
+               for i in range(workers)]
     try:
-        pool = _executor(workers)
-        futures = {pool.submit(fn, **kwargs): k for k, kwargs in enumerate(calls)}
-        results: list = [None] * len(calls)
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if bar is not None:
-                bar.update(1)
-        return results
+        for thread in feeders:
+            thread.start()
+        while not failures:
+            try:
+                k = todo.pop()
+            except IndexError:
+                break
+            done(k, fn(**calls[k]))
+        for thread in feeders:
+            while thread.is_alive() and not failures:
+                thread.join(0.1)
+    except BaseException:
+        failures.insert(0, sys.exc_info()[1])  # this thread's error (or interrupt) comes first
     finally:
         if bar is not None:
             bar.close()
+    if failures:
+        todo.clear()
+        with _lock:
+            shutdown(kill=True)  # the workers' runs in progress are not waited for
+        raise failures[0]
+    return results

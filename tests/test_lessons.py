@@ -72,3 +72,23 @@ def test_sync_regenerates_identically(lesson_copy):
     before = notebook.read_bytes()
     lessons.sync(lesson_copy)
     assert notebook.read_bytes() == before, "make notebooks must be reproducible (stable cell ids)"
+
+
+@pytest.mark.parametrize("source", lessons.lesson_sources(), ids=lambda p: p.stem)
+def test_every_lesson_ends_by_saying_how_to_shut_its_kernel_down(source):
+    import jupytext
+
+    last = jupytext.read(source).cells[-1]
+    assert last.cell_type == "markdown", f"{source.name} ends with a {last.cell_type} cell"
+    text = " ".join(last.source.split())
+    for words in ("Shut its kernel down", "Kernel > Shut Down Kernel",
+                  "Running Terminals and Kernels", "2 GB"):
+        assert words in text, f"{source.name}'s last cell lacks {words!r}"
+
+
+def test_the_start_page_says_to_shut_kernels_down_on_binder():
+    import jupytext
+
+    cells = jupytext.read(lessons.NOTEBOOKS / "00_start_here.py").cells
+    binder = next(c.source for c in cells if "**On Binder**" in c.source)
+    assert "shut each lesson's kernel down" in " ".join(binder.split())
