@@ -126,10 +126,12 @@ def demo_widget():
                     title="move the slider: this plot should follow"),
     )
 
-    def redraw(change):
-        figure.data[0].y = np.sin(2 * np.pi * change["new"] * t)
+    def redraw():
+        figure.data[0].y = np.sin(2 * np.pi * slider.value * t)
 
-    slider.observe(redraw, names="value")
+    from .explorers.coalesce import Coalescer
+
+    Coalescer(redraw, [slider])  # kept alive by the slider's observer
     box = widgets.VBox([slider, figure])
     box.add_class("rnncourse-demo")
     return box, slider, figure

@@ -22,6 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..seq2seq import Seq2Seq, Task, alignment_mass, make_split, reversal_task, train
+from .coalesce import Coalescer
 
 __all__ = ["AttentionExplorer", "alignment_figure"]
 
@@ -119,6 +120,7 @@ class AttentionExplorer:
         self.prediction: str | None = None
         self.weights: np.ndarray | None = None
         self._syncing = False
+        self.updates = Coalescer(self._redraw)  # typing sends a value per key: coalesced
         self.example.observe(self._on_example, names="value")
         self.text.observe(self._on_text, names="value")
         self._redraw()
@@ -164,7 +166,7 @@ class AttentionExplorer:
         if self._syncing or change["new"] is None:
             return
         if self.text.value == change["new"]:
-            self._redraw()
+            self.updates.request(change)
         else:
             self.text.value = change["new"]  # its observer redraws
 
@@ -175,7 +177,7 @@ class AttentionExplorer:
                 self.example.value = None  # a typed source is no longer the selected example
             finally:
                 self._syncing = False
-        self._redraw()
+        self.updates.request(change)
 
     def _clear(self, message: str):
         self.prediction, self.weights = None, None
