@@ -260,7 +260,7 @@ fig.show()
 # either way (only the timings differ; see `rnncourse.parallel`).
 
 # %%
-race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000)
+race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000, progress=True)
 medians = {name: median_steps(runs) for name, runs in race.items()}
 print(f"{'model':<15} {'params':>6} {'steps to MSE < 0.01 (seeds 0, 1, 2)':>36} {'median':>7} "
       f"{'seconds (median)':>17} {'ms/step':>8}")

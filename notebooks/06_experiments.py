@@ -97,7 +97,7 @@ CELLS = {"tanh RNN": {"cell": "rnn"}, "LSTM": {"cell": "lstm"}, "GRU": {"cell": 
 ADDING = dict(T=50, hidden_size=64, steps=1500, lr=3e-3, batch=64, clip=1.0, target=0.01,
               n_test=1000, eval_every=50)
 adding = {name: runs[0] for name, runs in
-          experiments.compare_adding(CELLS, seeds=(SEED,), **ADDING).items()}
+          experiments.compare_adding(CELLS, seeds=(SEED,), progress=True, **ADDING).items()}
 
 print(f"{'cell':<9} {'params':>6} {'steps':>6} {'to MSE < 0.01':>14} {'seconds':>8} {'ms/step':>8} "
       f"{'final test MSE':>15}")
@@ -258,7 +258,8 @@ chars = experiments.char_data(text, train_fraction=0.9, test_window=100)
 print(f"{len(text)} characters, {len(chars.vocab)} distinct; {len(chars.train_ids)} train, "
       f"{len(chars.test_ids)} held out; unigram baseline {chars.unigram_bits:.3f} bits/char")
 lm = experiments.char_lm_run(chars, "lstm", hidden_size=128, embedding_dim=32, T=64, batch=32,
-                             steps=450, lr=1e-2, seed=SEED, eval_every=50)
+                             steps=450, lr=1e-2, seed=SEED, eval_every=50,
+                             progress="character LM")
 bpc_curve = [(step, experiments.bits_per_char(m)) for step, m in lm.evals]
 bpc = bpc_curve[-1][1]
 print(f"LSTM: {bpc:.3f} bits/char on held-out text after {lm.steps} steps "

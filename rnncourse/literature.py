@@ -365,17 +365,20 @@ RACE_MODELS = {"LSTM, b_f = 0": {"cell": "lstm"},
 
 def gated_race(*, seeds: Sequence[int] = (0, 1, 2), T: int = 30, hidden_size: int = 32,
                steps: int = 2000, lr: float = 3e-3, batch: int = 64, n_test: int = 500,
-               eval_every: int = 25, target: float = 0.01, models: dict | None = None) -> dict:
+               eval_every: int = 25, target: float = 0.01, models: dict | None = None,
+               progress: bool = False) -> dict:
     """LSTM with forget bias 0, LSTM with forget bias 1 and GRU on the adding problem of length
     ``T``: the same budget, batches and seeds for each, stopping at test MSE < ``target``.
 
-    Returns ``{label: [TrainResult per seed]}`` (:func:`rnncourse.experiments.compare_adding`).
+    Returns ``{label: [TrainResult per seed]}`` (:func:`rnncourse.experiments.compare_adding`);
+    ``progress`` shows progress bars (one over the runs when they go to worker processes).
     """
     from .experiments import compare_adding
 
     return compare_adding(RACE_MODELS if models is None else models, seeds=seeds, T=T,
                           hidden_size=hidden_size, steps=steps, lr=lr, batch=batch,
-                          n_test=n_test, eval_every=eval_every, target=target)
+                          n_test=n_test, eval_every=eval_every, target=target,
+                          progress=progress)
 
 
 # --- Pascanu et al. 2013: clipping ------------------------------------------------------------

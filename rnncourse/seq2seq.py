@@ -525,7 +525,8 @@ class TrainResult:
 
 def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr: float = 3e-3,
           clip: float = 1.0, seed: int = 0, eval_every: int = 50, n_eval: int = 300,
-          target: float = 0.95, decay_start: float = 0.5) -> TrainResult:
+          target: float = 0.95, decay_start: float = 0.5,
+          progress: bool | str = False) -> TrainResult:
     """Teacher-forced training on batches drawn from ``split.train`` by a generator seeded
     with ``seed`` (the only randomness: give the model its own ``seed`` for its weights).
 
@@ -533,7 +534,8 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     over the rest (so that the final model does not sit on a loss spike; ``decay_start=1``
     keeps ``lr`` constant), gradient-norm clipping at ``clip``. Every ``eval_every`` steps,
     exact match on ``split.test[:n_eval]``; after the last step, on all of ``split.test``.
-    Runs all ``steps``: the same budget for every model.
+    Runs all ``steps``: the same budget for every model. ``progress`` (True, or the bar's
+    description) shows a progress bar over the steps (``tqdm.auto``: a widget in a notebook).
     """
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model: expected a Seq2Seq, got {type(model).__name__}")
@@ -548,6 +550,9 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     if isinstance(decay_start, bool) or not isinstance(decay_start, (int, float)) \
             or not 0 <= decay_start <= 1:
         raise ValueError(f"decay_start: expected a number in [0, 1], got {decay_start!r}")
+    if not isinstance(progress, (bool, str)):
+        raise TypeError(f"progress: expected a bool or a description (str), got "
+                        f"{type(progress).__name__}")
     first_decay = int(decay_start * steps)
     task = split.task
     data = split.encoded_train()
@@ -557,6 +562,11 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     losses = np.empty(steps)
     result = TrainResult(steps, 0.0, losses)
     seconds = 0.0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps, desc=progress if isinstance(progress, str) else "train",
+                   leave=True, mininterval=0.5)
     model.train()
     for step in range(1, steps + 1):
         start = time.perf_counter()
@@ -574,6 +584,8 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
         optimiser.step()
         seconds += time.perf_counter() - start
         losses[step - 1] = loss.item()
+        if bar is not None:
+            bar.update(1)
         if step % eval_every == 0 or step == steps:
             accuracy = exact_match(model, task, curve_set)
             result.eval_steps.append(step)
@@ -581,6 +593,10 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
             if result.steps_to_target is None and accuracy >= target:
                 result.steps_to_target, result.seconds_to_target = step, seconds
             model.train()
+            if bar is not None:
+                bar.set_postfix(exact_match=f"{accuracy:.3f}", refresh=False)
+    if bar is not None:
+        bar.close()
     result.seconds = seconds
     result.test_accuracy = exact_match(model, task, split.test)
     model.eval()
@@ -588,7 +604,7 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
 
 
 def fit(split: Split, *, steps: int, lr: float = 1e-2, seed: int = 0, eval_every: int = 25,
-        **model_kwargs) -> tuple[Seq2Seq, TrainResult]:
+        progress: bool | str = False, **model_kwargs) -> tuple[Seq2Seq, TrainResult]:
     """Build a :class:`Seq2Seq` for ``split.task`` (weights seeded with ``seed``;
     ``model_kwargs`` such as ``attention=None`` or ``bidirectional=False`` go to the model) and
     :func:`train` it; return ``(model, result)``."""
@@ -596,7 +612,8 @@ def fit(split: Split, *, steps: int, lr: float = 1e-2, seed: int = 0, eval_every
         raise TypeError(f"split: expected a Split (make_split), got {type(split).__name__}")
     task = split.task
     model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), seed=seed, **model_kwargs)
-    return model, train(model, split, steps=steps, lr=lr, seed=seed, eval_every=eval_every)
+    return model, train(model, split, steps=steps, lr=lr, seed=seed, eval_every=eval_every,
+                        progress=progress)
 
 
 def alignment_mass(weights: Sequence[np.ndarray], aligned: Sequence[list[list[int]]],

@@ -210,7 +210,7 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
           optimizer: str = "adam", optimizer_kwargs: dict | None = None,
           clip: float | None = None, seed: int = 0, threads: int | None = None,
           eval_fn: Callable | None = None, eval_every: int = 50, target: float | None = None,
-          progress: bool = True, log_grad_norm: bool = True,
+          progress: bool | str = True, log_grad_norm: bool = True,
           config: dict | None = None) -> TrainResult:
     """Train ``model`` for up to ``steps`` steps; return a :class:`TrainResult`.
 
@@ -256,7 +256,8 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
         target = float(target)
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"config: expected a dict or None, got {type(config).__name__}")
-    _bool("progress", progress)
+    if not isinstance(progress, str):
+        _bool("progress", progress)
     _bool("log_grad_norm", log_grad_norm)
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model: expected a torch.nn.Module or a function returning one, got "
@@ -307,7 +308,8 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc="train", leave=True, mininterval=0.5)
+        desc = progress if isinstance(progress, str) else "train"
+        bar = tqdm(total=steps, desc=desc, leave=True, mininterval=0.5)
 
     losses: list[float] = []
     norms: list[float] = []
