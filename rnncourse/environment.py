@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as metadata
+import importlib.util
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -74,6 +75,24 @@ class EnvironmentReport:
         )
 
 
+# Found, with their version, without being imported: importing torch takes seconds, and the
+# start page, which checks it, never uses it (the lessons that do import it themselves).
+_NOT_IMPORTED = ("torch",)
+
+
+def _version(name: str) -> str:
+    """The installed version of ``name``; ImportError when it is not installed."""
+    if name in _NOT_IMPORTED:
+        if importlib.util.find_spec(name) is None:
+            raise ImportError(name)
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass  # installed without metadata: import it to ask
+    module = importlib.import_module(name)
+    return getattr(module, "__version__", None) or metadata.version(name)
+
+
 def check_environment() -> EnvironmentReport:
     """Check Python and the packages the lessons import; say what to install when one is off."""
     report = EnvironmentReport()
@@ -86,12 +105,11 @@ def check_environment() -> EnvironmentReport:
         )
     for name, minimum in _minimum_versions().items():
         try:
-            module = importlib.import_module(name)
+            version = _version(name)
         except ImportError:
             report.versions[name] = "missing"
             report.problems.append(f"{name} is not installed: pip install '{name}>={minimum}'")
             continue
-        version = getattr(module, "__version__", None) or metadata.version(name)
         report.versions[name] = version
         if Version(version.split("+")[0]) < Version(minimum):
             report.problems.append(
@@ -99,6 +117,9 @@ def check_environment() -> EnvironmentReport:
                 f"pip install -U '{name}>={minimum}'"
             )
     if "plotly" in report.versions and report.versions.get("anywidget") not in (None, "missing"):
+        from .fastimport import load_plotly
+
+        load_plotly()
         import plotly.graph_objects as go
 
         try:
@@ -115,6 +136,10 @@ def demo_widget():
     """
     import ipywidgets as widgets
     import numpy as np
+
+    from .fastimport import load_plotly
+
+    load_plotly()
     import plotly.graph_objects as go
 
     t = np.linspace(0.0, 1.0, 200)

@@ -169,3 +169,22 @@ def test_repo2docker_builds_binder_from_environment_yml_and_postbuild(tmp_path):
     assert "python=3.11" in dockerfile
     assert 'env update -p ${NB_PYTHON_PREFIX} --file "environment.yml"' in dockerfile
     assert "RUN ./postBuild" in dockerfile
+
+
+def test_the_start_page_check_imports_neither_torch_nor_the_iri_grammar():
+    # The start page's first cell: torch (seconds to import) is found by its metadata, and
+    # plotly's widget comes without jsonschema's rfc3987_syntax grammar (1.7 s and more).
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from rnncourse.environment import check_environment, demo_widget\n"
+            "assert check_environment().ok\n"
+            "demo_widget()\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "assert 'rfc3987_syntax' not in sys.modules, 'the IRI grammar was imported'\n"
+            "import importlib.util\n"
+            "assert importlib.util.find_spec('jsonschema') is not None\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
