@@ -365,7 +365,7 @@ claims.append(Claim("jozefowicz2015", "a forget bias of 1 closes most of the LST
 # weights and batches without and with clipping at $\tau = 1$.
 
 # %%
-clip_runs = literature.clipping_check(threshold=1.0, steps=200, seed=SEED)
+clip_runs = literature.clipping_check(threshold=1.0, steps=200, seed=SEED, progress=True)
 plain, clipped = clip_runs["plain"], clip_runs["clipped"]
 first, last = np.nanmean(clipped.loss[:50]), np.nanmean(clipped.loss[-50:])
 print(f"no clipping: loss is inf/nan from step {plain.diverged_at} on (largest gradient norm "
@@ -404,7 +404,7 @@ claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gra
 # parameters, 300 steps each.
 
 # %%
-bidir = literature.bidirectional_check(steps=300, seed=SEED)
+bidir = literature.bidirectional_check(steps=300, seed=SEED, progress=True)
 floor, uni, bi = bidir["floor"], bidir["one direction"], bidir["bidirectional"]
 print(f"causal floor {floor:.4f}; one direction {uni.final_eval:.4f} ({uni.n_params} parameters); "
       f"bidirectional {bi.final_eval:.5f} ({bi.n_params} parameters)")
@@ -437,7 +437,7 @@ claims.append(Claim("schuster1997", "a bidirectional RNN beats a one-directional
 # match on 300 held-out strings, by length.
 
 # %%
-att = literature.attention_check(steps=100, seed=SEED)
+att = literature.attention_check(steps=100, seed=SEED, progress=True)
 with_att, without = att["attention"], att["no attention"]
 lengths = sorted(with_att["by_length"])
 print(f"{'length':>6} " + " ".join(f"{n:>5}" for n in lengths))
@@ -477,7 +477,7 @@ claims.append(Claim("bahdanau2015", "without attention, accuracy falls with sour
 
 # %%
 sweep = literature.learning_rate_sweep((1e-4, 1e-3, 1e-2), hidden_sizes=(16, 64), steps=200,
-                                       seed=SEED)
+                                       seed=SEED, progress=True)
 print("test MSE (normalised units)   " + "   ".join(f"H = {h:>3}" for h in sweep.hidden_sizes))
 for lr, row in zip(sweep.lrs, sweep.mse):
     print(f"lr = {lr:<8g}                " + "   ".join(f"{m:>7.3f}" for m in row))
