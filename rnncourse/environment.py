@@ -117,9 +117,6 @@ def check_environment() -> EnvironmentReport:
                 f"pip install -U '{name}>={minimum}'"
             )
     if "plotly" in report.versions and report.versions.get("anywidget") not in (None, "missing"):
-        from .fastimport import load_plotly
-
-        load_plotly()
         import plotly.graph_objects as go
 
         try:
@@ -136,10 +133,6 @@ def demo_widget():
     """
     import ipywidgets as widgets
     import numpy as np
-
-    from .fastimport import load_plotly
-
-    load_plotly()
     import plotly.graph_objects as go
 
     t = np.linspace(0.0, 1.0, 200)

@@ -4,10 +4,5 @@ Each explorer is a class whose ``widget`` attribute is the box to display (displ
 explorer itself works too). Every control carries a stable CSS class ``rnncourse-<explorer>-<name>``
 so browser tests can find it, and every callback updates its figure in place inside
 ``fig.batch_update()``. Modules are imported by the lesson that needs them, not here, so that
-importing one explorer never pulls in the others (plotly's widget is imported here, once,
-through :func:`rnncourse.fastimport.load_plotly`).
+importing one explorer never pulls in the others.
 """
-
-from ..fastimport import load_plotly
-
-load_plotly()  # every explorer draws a FigureWidget: import it without the slow IRI grammar
