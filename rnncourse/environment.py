@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as metadata
-import importlib.util
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -75,24 +74,6 @@ class EnvironmentReport:
         )
 
 
-# Found, with their version, without being imported: importing torch takes seconds, and the
-# start page, which checks it, never uses it (the lessons that do import it themselves).
-_NOT_IMPORTED = ("torch",)
-
-
-def _version(name: str) -> str:
-    """The installed version of ``name``; ImportError when it is not installed."""
-    if name in _NOT_IMPORTED:
-        if importlib.util.find_spec(name) is None:
-            raise ImportError(name)
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass  # installed without metadata: import it to ask
-    module = importlib.import_module(name)
-    return getattr(module, "__version__", None) or metadata.version(name)
-
-
 def check_environment() -> EnvironmentReport:
     """Check Python and the packages the lessons import; say what to install when one is off."""
     report = EnvironmentReport()
@@ -105,11 +86,12 @@ def check_environment() -> EnvironmentReport:
         )
     for name, minimum in _minimum_versions().items():
         try:
-            version = _version(name)
+            module = importlib.import_module(name)
         except ImportError:
             report.versions[name] = "missing"
             report.problems.append(f"{name} is not installed: pip install '{name}>={minimum}'")
             continue
+        version = getattr(module, "__version__", None) or metadata.version(name)
         report.versions[name] = version
         if Version(version.split("+")[0]) < Version(minimum):
             report.problems.append(
@@ -144,12 +126,10 @@ def demo_widget():
                     title="move the slider: this plot should follow"),
     )
 
-    def redraw():
-        figure.data[0].y = np.sin(2 * np.pi * slider.value * t)
+    def redraw(change):
+        figure.data[0].y = np.sin(2 * np.pi * change["new"] * t)
 
-    from .explorers.coalesce import Coalescer
-
-    Coalescer(redraw, [slider])  # kept alive by the slider's observer
+    slider.observe(redraw, names="value")
     box = widgets.VBox([slider, figure])
     box.add_class("rnncourse-demo")
     return box, slider, figure
