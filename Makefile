@@ -13,7 +13,7 @@ START  := notebooks/00_start_here.ipynb
 # Run as root (containers, CI), Jupyter refuses to start without this flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
-.PHONY: lab test setup notebooks lint bench clean check-python
+.PHONY: lab test setup notebooks lint bench stress clean check-python
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -55,3 +55,8 @@ clean:
 # Speed and memory of the course: lessons, widgets, cells against torch.nn, complexity fits.
 bench: check-python $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Every lesson under nbval while CPU-bound processes load every core: 3 runs each, 10 of
+# lesson 2 (not part of make test; about three times the course's time, doubled by the load).
+stress: check-python $(STAMP)
+	$(BIN)/python -m benchmarks.stress

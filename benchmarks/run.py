@@ -13,7 +13,11 @@ Measures, in one run, on this machine:
 3. forward+backward of the numpy (float32 and float64) and torch-from-scratch RNN, LSTM and GRU
    against ``torch.nn`` at B=32, T=100, I=32, H=256, as ratios in the same run
    (``benchmarks/bench_cells.py``), and the GFLOP/s achieved against a large matrix product's;
-4. the complexity exponents in T and H, with R².
+4. the complexity exponents in T and H, with R²;
+5. explorer catch-up: 40 fast value changes replayed as the browser sends them (front-end
+   messages every 20 ms, ``rnncourse.explorers.coalesce.replay_burst``), the seconds from the
+   last to the redraw showing it, for every explorer (goal <= 1 s);
+6. the start page's first code cell in a fresh kernel (goal <= 5 s).
 
 Prints a table, writes ``bench-results/bench-<date>.json`` and ``bench-results/latest.json``,
 and rewrites the table in README.md between the ``bench:start`` / ``bench:end`` markers.
@@ -41,6 +45,8 @@ README = ROOT / "README.md"
 LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "06": 120,
                    "07": 90, "07b": 90, "08": 60}
 WIDGET_MEDIAN_MS, WIDGET_P95_MS = 50.0, 100.0
+CATCH_UP_S = 1.0  # the last of 40 fast changes shown within a second
+START_CELL_S = 5.0  # the start page's first code cell, fresh kernel
 RATIO_TARGET = {"torch-from-scratch LSTM": 1.5, "numpy LSTM float32": 3.0,
                 "numpy LSTM float64": 3.0}
 
@@ -207,6 +213,89 @@ def bench_widgets() -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------------------- 5. catch-up
+
+def _burst_cases():
+    """explorer name -> (factory, the control to move, 40 values as a held-down key sends)."""
+    import numpy as np
+
+    def hidden():
+        e = _widget_cases()["lesson 1 hidden state"][0]()
+        return e, e.w_scale, [round(0.05 * k, 2) for k in range(40, 0, -1)]
+
+    def complexity():
+        from rnncourse.explorers.complexity import ComplexityExplorer
+
+        e = ComplexityExplorer(batch=8)
+        return e, e.seq_len, [10 * (1 + k % 20) for k in range(40)][::-1]
+
+    def gates():
+        e = _widget_cases()["lesson 3 gates"][0]()
+        return e, e.forget_bias, (np.arange(-6.0, 6.01, 0.5).tolist() * 2)[:40]
+
+    def gradient_flow():
+        e = _widget_cases()["gradient flow (T=200, H=128)"][0]()
+        return e, e.sigma, [round(0.05 * k, 2) for k in range(1, 41)]
+
+    def cliff():
+        from rnncourse.explorers.gradient_flow import CliffExplorer
+
+        e = CliffExplorer()
+        return e, e.threshold, [float(k) for k in range(1, 41)]
+
+    def attention():
+        e = _widget_cases()["lesson 7 attention"][0]()
+        typed = "1234567890"
+        return e, e.text, [typed[:k % 9 + 1] for k in range(40)]
+
+    return {"lesson 1 hidden state": hidden, "lesson 2 complexity": complexity,
+            "lesson 3 gates": gates, "lesson 4 gradient flow": gradient_flow,
+            "lesson 4 cliff": cliff, "lesson 7 attention": attention}
+
+
+def bench_catch_up() -> list[dict]:
+    from rnncourse.explorers.coalesce import replay_burst
+
+    rows = []
+    for name, make in _burst_cases().items():
+        explorer, control, values = make()
+        before = explorer.updates.redraws
+        seconds = replay_burst(control, values, explorer.updates, interval=0.02)
+        row = {"explorer": name, "catch_up_s": seconds,
+               "redraws": explorer.updates.redraws - before, "changes": len(values),
+               "ok": seconds <= CATCH_UP_S}
+        rows.append(row)
+        print(f"  {name:<24} caught up {seconds:5.2f} s after the last of {len(values)} "
+              f"changes ({row['redraws']} redraws)", flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------------- 6. start page
+
+def bench_start_cell(runs: int = 3) -> dict:
+    """Seconds of the start page's first code cell in a fresh kernel (kernel start excluded)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "notebooks" / "00_start_here.ipynb"
+    seconds = []
+    for _ in range(runs):
+        notebook = nbformat.read(path, as_version=4)
+        first = next(c for c in notebook.cells if c.cell_type == "code")
+        notebook.cells = [first]
+        client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        timing = first.metadata["execution"]
+        begin = dt.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+        seconds.append((end - begin).total_seconds())
+        print(f"  start page, first code cell: {seconds[-1]:.1f} s", flush=True)
+    best = min(seconds)
+    return {"seconds": seconds, "best_s": best, "median_s": statistics.median(seconds),
+            "ok": statistics.median(seconds) <= START_CELL_S}
+
+
 # ---------------------------------------------------------------------------- 3. cells
 
 def matmul_gflops(threads: int, n: int = 2048, repeats: int = 5) -> float:
@@ -304,6 +393,19 @@ def markdown(results: dict) -> str:
             lines.append(f"| {r['widget']} | {_fmt(r['median_ms'])} | {_fmt(r['p95_ms'])} | "
                          f"{_mark(r['ok']) if r['median_ms'] is not None else r.get('error')} |")
         lines.append("")
+    if results.get("catch_up"):
+        lines += ["| explorer: 40 fast changes | seconds from the last to the figure | redraws "
+                  f"| goal <= {CATCH_UP_S:.0f} s |", "|---|---|---|---|"]
+        for r in results["catch_up"]:
+            lines.append(f"| {r['explorer']} | {r['catch_up_s']:.2f} | {r['redraws']} of "
+                         f"{r['changes']} | {_mark(r['ok'])} |")
+        lines.append("")
+    if results.get("start_cell"):
+        r = results["start_cell"]
+        lines += ["| start page, first code cell (fresh kernel) | median s | runs | "
+                  f"goal <= {START_CELL_S:.0f} s |", "|---|---|---|---|",
+                  f"| check_environment + demo widget | {r['median_s']:.1f} | "
+                  + ", ".join(f"{x:.1f}" for x in r["seconds"]) + f" | {_mark(r['ok'])} |", ""]
     if results.get("cells"):
         names = list(RATIO_TARGET)
         lines += ["| threads | " + " | ".join(f"{name} / torch.nn" for name in names)
@@ -350,11 +452,12 @@ def update_readme(table: str) -> None:
     README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
 
 
+SECTIONS = ["lessons", "widgets", "catch_up", "start_cell", "cells", "complexity", "scan"]
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="Benchmarks of the course")
-    parser.add_argument("--only", nargs="+",
-                        choices=["lessons", "widgets", "cells", "complexity", "scan"],
-                        default=["lessons", "widgets", "cells", "complexity", "scan"])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
     args = parser.parse_args(argv)
     results = {"machine": machine()}
@@ -368,6 +471,12 @@ def main(argv=None) -> dict:
     if "widgets" in args.only:
         print("2. widget updates (in-process)", flush=True)
         results["widgets"] = bench_widgets()
+    if "catch_up" in args.only:
+        print("5. explorer catch-up after 40 fast changes", flush=True)
+        results["catch_up"] = bench_catch_up()
+    if "start_cell" in args.only:
+        print("6. the start page's first code cell, fresh kernel", flush=True)
+        results["start_cell"] = bench_start_cell()
     if "cells" in args.only:
         print("3. cells: forward + backward against torch.nn", flush=True)
         results["cells"] = bench_cells()
@@ -386,8 +495,7 @@ def main(argv=None) -> dict:
     stamp = results["machine"]["date"].replace(":", "-")
     for path in (OUT / f"bench-{stamp}.json", OUT / "latest.json"):
         path.write_text(json.dumps(results, indent=2, default=str))
-    if not args.no_readme and set(args.only) == {"lessons", "widgets", "cells", "complexity",
-                                                 "scan"}:
+    if not args.no_readme and set(args.only) == set(SECTIONS):
         update_readme(table)
     print(f"\nwritten: {OUT / 'latest.json'}")
     return results

@@ -296,9 +296,10 @@ findings["parameter_counts"] = rows
 
 # %%
 setting = variants.MARKED_VALUE_DEFAULTS
-lstm_run = variants.train_marked_value("lstm", seed=SEED)
+lstm_run = variants.train_marked_value("lstm", seed=SEED, progress="LSTM, marked value")
 rnn_h = variants.matched_hidden_size(lstm_run.n_params, "rnn", 2)
-rnn_run = variants.train_marked_value("rnn", hidden_size=rnn_h, forget_bias=None, seed=SEED)
+rnn_run = variants.train_marked_value("rnn", hidden_size=rnn_h, forget_bias=None, seed=SEED,
+                                     progress="tanh RNN, marked value")
 test_x, test_y = variants.marked_value_test_set(setting["T"], p=setting["p"])
 zero_mse = float((test_y ** 2).mean())
 print(f"predicting 0: test MSE {zero_mse:.3f}")

@@ -265,7 +265,7 @@ fig.show()
 
 # %%
 race = literature.gated_race(seeds=(0, 1, 2), T=30, hidden_size=32, steps=2000,
-                             desc="race: 3 models x 3 seeds")
+                             desc="race: 3 models x 3 seeds", progress=True)
 medians = {name: median_steps(runs) for name, runs in race.items()}
 print(f"{'model':<15} {'params':>6} {'steps to MSE < 0.01 (seeds 0, 1, 2)':>36} {'median':>7} "
       f"{'seconds (median)':>17} {'ms/step':>8}")
@@ -369,7 +369,7 @@ claims.append(Claim("jozefowicz2015", "a forget bias of 1 closes most of the LST
 # weights and batches without and with clipping at $\tau = 1$.
 
 # %%
-clip_runs = literature.clipping_check(threshold=1.0, steps=200, seed=SEED)
+clip_runs = literature.clipping_check(threshold=1.0, steps=200, seed=SEED, progress=True)
 plain, clipped = clip_runs["plain"], clip_runs["clipped"]
 first, last = np.nanmean(clipped.loss[:50]), np.nanmean(clipped.loss[-50:])
 print(f"no clipping: loss is inf/nan from step {plain.diverged_at} on (largest gradient norm "
@@ -407,7 +407,7 @@ claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gra
 # parameters, 300 steps each.
 
 # %%
-bidir = literature.bidirectional_check(steps=300, seed=SEED)
+bidir = literature.bidirectional_check(steps=300, seed=SEED, progress=True)
 floor, uni, bi = bidir["floor"], bidir["one direction"], bidir["bidirectional"]
 print(f"causal floor {floor:.4f}; one direction {uni.final_eval:.4f} ({uni.n_params} parameters); "
       f"bidirectional {bi.final_eval:.5f} ({bi.n_params} parameters)")
@@ -440,7 +440,7 @@ claims.append(Claim("schuster1997", "a bidirectional RNN beats a one-directional
 # match on 300 held-out strings, by length.
 
 # %%
-att = literature.attention_check(steps=100, seed=SEED)
+att = literature.attention_check(steps=100, seed=SEED, progress=True)
 with_att, without = att["attention"], att["no attention"]
 lengths = sorted(with_att["by_length"])
 print(f"{'length':>6} " + " ".join(f"{n:>5}" for n in lengths))
@@ -480,7 +480,7 @@ claims.append(Claim("bahdanau2015", "without attention, accuracy falls with sour
 
 # %%
 sweep = literature.learning_rate_sweep((1e-4, 1e-3, 1e-2), hidden_sizes=(16, 64), steps=200,
-                                       seed=SEED)
+                                       seed=SEED, progress=True)
 print("test MSE (normalised units)   " + "   ".join(f"H = {h:>3}" for h in sweep.hidden_sizes))
 for lr, row in zip(sweep.lrs, sweep.mse):
     print(f"lr = {lr:<8g}                " + "   ".join(f"{m:>7.3f}" for m in row))

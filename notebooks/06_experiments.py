@@ -96,7 +96,8 @@ RUN_LONGER = False
 # %%
 CELLS = {"tanh RNN": {"cell": "rnn"}, "LSTM": {"cell": "lstm"}, "GRU": {"cell": "gru"}}
 ADDING = experiments.ADDING_RACE  # the budget described above, for every cell
-race = experiments.adding_race(CELLS, ADDING, seed=SEED, desc="adding, T = 50: RNN, LSTM, GRU")
+race = experiments.adding_race(CELLS, ADDING, seed=SEED, desc="adding, T = 50: RNN, LSTM, GRU",
+                               progress=True)
 adding = race["runs"]
 
 print(f"{'cell':<9} {'params':>6} {'steps':>6} {'to MSE < 0.01':>14} {'seconds':>8} {'ms/step':>8} "
@@ -256,7 +257,8 @@ chars = experiments.char_data(text, train_fraction=0.9, test_window=100)
 print(f"{len(text)} characters, {len(chars.vocab)} distinct; {len(chars.train_ids)} train, "
       f"{len(chars.test_ids)} held out; unigram baseline {chars.unigram_bits:.3f} bits/char")
 lm = experiments.char_lm_run(chars, "lstm", hidden_size=128, embedding_dim=32, T=64, batch=32,
-                             steps=450, lr=1e-2, seed=SEED, eval_every=50)
+                             steps=450, lr=1e-2, seed=SEED, eval_every=50,
+                             progress="character LM")
 bpc_curve = [(step, experiments.bits_per_char(m)) for step, m in lm.evals]
 bpc = bpc_curve[-1][1]
 print(f"LSTM: {bpc:.3f} bits/char on held-out text after {lm.steps} steps "

@@ -200,10 +200,11 @@ assert not {s for s, _ in rev_split.test} & {s for s, _ in rev_split.train}
 # %%
 STEPS = 150
 runs = {}
-runs["reversal, attention"] = seq2seq.fit(rev_split, steps=STEPS, seed=SEED)
-runs["reversal, no attention"] = seq2seq.fit(rev_split, steps=STEPS, seed=SEED, attention=None)
-runs["dates, attention"] = seq2seq.fit(date_split, steps=STEPS, seed=SEED)
-runs["dates, no attention"] = seq2seq.fit(date_split, steps=STEPS, seed=SEED, attention=None)
+for name, split, kwargs in [("reversal, attention", rev_split, {}),
+                            ("reversal, no attention", rev_split, {"attention": None}),
+                            ("dates, attention", date_split, {}),
+                            ("dates, no attention", date_split, {"attention": None})]:
+    runs[name] = seq2seq.fit(split, steps=STEPS, seed=SEED, progress=name, **kwargs)
 
 print(f"{'model':<24} {'params':>7} {'steps':>6} {'seconds':>8} {'exact match':>12} {'95% at step':>12}")
 for name, (model, r) in runs.items():
@@ -284,7 +285,8 @@ assert rev_near > 0.8 and rev_exact > 3 * uniform
 # bidirectional state knows exactly that.
 
 # %%
-uni_model, uni = seq2seq.fit(rev_split, steps=STEPS, seed=SEED, bidirectional=False)
+uni_model, uni = seq2seq.fit(rev_split, steps=STEPS, seed=SEED, bidirectional=False,
+                            progress="reversal, one direction")
 _, uni_weights = uni_model.translate(reversal, sources)
 uni_exact = seq2seq.alignment_mass(uni_weights, aligned)
 uni_near = seq2seq.alignment_mass(uni_weights, aligned, tolerance=1)
@@ -376,7 +378,7 @@ assert explorer.text.value == date_sources[0] and explorer.message.value == ""
 
 # %%
 HYBRID_STEPS = 400
-comparison = hybrid.compare(seq_len=50, steps=HYBRID_STEPS, seed=SEED)
+comparison = hybrid.compare(seq_len=50, steps=HYBRID_STEPS, seed=SEED, progress=True)
 print(f"{'model':<8} {'params':>7} {'recurrent steps':>16} {'seconds':>8} {'ms/step':>8} {'test MSE':>9}")
 for name, r in comparison.items():
     print(f"{name:<8} {r.n_params:>7} {hybrid.recurrent_steps(r.model, 50):>16} "

@@ -59,7 +59,7 @@ class TrainingRun:
 
 def exploding_run(clip: float | None, *, steps: int = 200, seq_len: int = 10,
                   hidden_size: int = 32, sigma: float = 2.0, lr: float = 0.1,
-                  batch: int = 64, seed: int = 0) -> TrainingRun:
+                  batch: int = 64, seed: int = 0, progress: bool | str = False) -> TrainingRun:
     """Train a tanh RNN (``W_hh = sigma * Q``) on the adding problem with SGD, clipped or not.
 
     The course's one training loop (:func:`rnncourse.train.train`) does the work; both runs of
@@ -89,7 +89,7 @@ def exploding_run(clip: float | None, *, steps: int = 200, seq_len: int = 10,
         return model
 
     result = train(build, lambda rng: adding_batch(batch, T, rng), torch.nn.functional.mse_loss,
-                   steps=steps, lr=lr, optimizer="sgd", clip=clip, seed=seed, progress=False)
+                   steps=steps, lr=lr, optimizer="sgd", clip=clip, seed=seed, progress=progress)
     loss_log, norm_log = np.full(steps, np.nan), np.full(steps, np.nan)
     done = len(result.losses)
     loss_log[:done] = result.losses

@@ -162,23 +162,120 @@ def scaling_grid(vary: str, values: Sequence[int], *, seq_len: int = 50, hidden_
                  seed: int = 0) -> np.ndarray:
     """Time forward (+ BPTT) while one of T, H, I varies over ``values``; the others fixed.
 
-    Measurements are interleaved: ``rounds`` passes over the whole grid, keeping each size's
-    fastest time, so a burst of load from another process hits every size alike instead of
-    bending the curve at one end.
+    Each size's fastest time over ``rounds`` interleaved passes of ``repeats`` runs: the
+    ``times`` of :func:`measure_scaling` with ``max_rounds = rounds``.
+    """
+    return measure_scaling(vary, values, seq_len=seq_len, hidden_size=hidden_size,
+                           input_size=input_size, batch=batch, backend=backend,
+                           backward=backward, repeats=repeats, rounds=rounds,
+                           max_rounds=rounds, seed=seed).times
+
+
+@dataclass
+class ScalingMeasurement:
+    """Times of one scaling grid, every round kept, and how noisy they were.
+
+    ``samples`` is ``(rounds, n)``: each round's fastest of ``repeats`` runs per size. The
+    estimate is ``times`` (each size's fastest over all rounds) and ``fit`` its power law.
+    ``noise`` is the standard error of that exponent, estimated from the rounds themselves: the
+    larger of the spread of the exponent over 200 bootstrap resamples of the rounds (drawn with
+    replacement, each resample's fastest per size fitted again; seeded, so the same samples give
+    the same noise) and the standard error of the rounds' own exponents (their standard
+    deviation over the square root of their number). More rounds, or a quieter machine, give a
+    smaller noise. ``round_exponents`` are the
+    rounds fitted one by one; ``timing_spread`` is the median over sizes of how much slower a
+    size's median round was than its fastest (0.05: 5 %).
+    """
+
+    vary: str
+    sizes: np.ndarray
+    samples: np.ndarray
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.samples.min(axis=0)
+
+    @property
+    def fit(self) -> PowerLawFit:
+        return fit_power_law(self.sizes, self.times)
+
+    @property
+    def exponent(self) -> float:
+        return self.fit.exponent
+
+    @property
+    def round_exponents(self) -> np.ndarray:
+        return np.array([fit_power_law(self.sizes, row).exponent for row in self.samples])
+
+    @property
+    def noise(self) -> float:
+        rounds = self.samples.shape[0]
+        if rounds < 2:
+            return float("inf")
+        rng = np.random.default_rng(0)
+        picks = rng.integers(0, rounds, size=(200, rounds))
+        log_n = np.log(self.sizes)
+        log_t = np.log(self.samples[picks].min(axis=1))  # (200, n): fastest per resample
+        centred = log_n - log_n.mean()
+        slopes = (log_t - log_t.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
+        spread = float(np.std(self.round_exponents, ddof=1)) / np.sqrt(rounds)
+        return max(float(np.std(slopes, ddof=1)), spread)
+
+    @property
+    def timing_spread(self) -> float:
+        return float(np.median(np.median(self.samples, axis=0) / self.times - 1.0))
+
+    def tolerance(self, floor: float, *, sigmas: float = 3.0) -> float:
+        """``max(floor, sigmas * noise)``: what a claim about the exponent may allow for."""
+        return max(float(floor), sigmas * self.noise)
+
+    def summary(self, floor: float) -> str:
+        k = self.round_exponents
+        return (f"exponent in {self.vary} {self.exponent:.2f} (R² {self.fit.r2:.3f}) "
+                f"± {self.noise:.3f} (noise: standard error from {len(k)} rounds, which alone "
+                f"gave {k.min():.2f} to {k.max():.2f}; a median round "
+                f"{100 * self.timing_spread:.0f}% slower than the fastest); "
+                f"allowed ±{self.tolerance(floor):.2f}")
+
+
+def measure_scaling(vary: str, values: Sequence[int], *, seq_len: int = 50,
+                    hidden_size: int = 64, input_size: int = 16, batch: int = 16,
+                    backend: str = "numpy", backward: bool = True, repeats: int = 3,
+                    rounds: int = 5, max_rounds: int | None = None, floor: float = 0.15,
+                    seed: int = 0) -> ScalingMeasurement:
+    """Time forward (+ BPTT) over a grid, in interleaved rounds, until the exponent is steady.
+
+    A round times every size (the fastest of ``repeats`` runs each), visiting the grid in
+    alternating directions so that load from other programs, rising or falling, hits both ends
+    alike. After ``rounds`` rounds, more are added (up to ``max_rounds``, default twice
+    ``rounds``) while three times the exponent's noise exceeds ``floor``: on a busy machine the
+    measurement takes longer rather than reporting a noisy number.
     """
     validate.choice("vary", vary, ("T", "H", "I"))
     validate.choice("backend", backend, BACKENDS)
     rounds = validate.positive_int("rounds", rounds)
+    max_rounds = rounds * 2 if max_rounds is None else validate.positive_int("max_rounds",
+                                                                             max_rounds)
+    if max_rounds < rounds:
+        raise ValueError(f"max_rounds: expected at least rounds = {rounds}, got {max_rounds}")
+    floor = validate.positive_float("floor", floor)
     sizes = [validate.positive_int("values", v) for v in values]
+    if len(sizes) < 2:
+        raise ValueError(f"values: expected 2 or more sizes, got {len(sizes)}")
+    make = _numpy_runner if backend == "numpy" else _torch_runner
     runners = []
     for value in sizes:
         T = value if vary == "T" else seq_len
         H = value if vary == "H" else hidden_size
         I = value if vary == "I" else input_size
-        make = _numpy_runner if backend == "numpy" else _torch_runner
         runners.append(make(T, H, I, batch, backward, seed))
-    best = np.full(len(sizes), np.inf)
-    for _ in range(rounds):
-        for k, run in enumerate(runners):
-            best[k] = min(best[k], _fastest(run, repeats))
-    return best
+    samples = []
+    while True:
+        row = np.empty(len(sizes))
+        order = range(len(sizes)) if len(samples) % 2 == 0 else range(len(sizes) - 1, -1, -1)
+        for k in order:
+            row[k] = _fastest(runners[k], repeats)
+        samples.append(row)
+        done = ScalingMeasurement(vary, np.asarray(sizes, dtype=float), np.array(samples))
+        if len(samples) >= max_rounds or (len(samples) >= rounds and done.noise <= floor / 3):
+            return done

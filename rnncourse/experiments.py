@@ -289,7 +289,7 @@ def char_data(text: str, *, train_fraction: float = 0.9, test_window: int = 100)
 def char_lm_run(data: CharData, cell: str = "lstm", *, hidden_size: int = 128,
                 embedding_dim: int | None = 32, T: int = 64, batch: int = 32, steps: int = 450,
                 lr: float = 1e-2, clip: float | None = 1.0, seed: int = 0, core: str = "auto",
-                eval_every: int = 150, progress: bool = False) -> TrainResult:
+                eval_every: int = 150, progress: bool | str = False) -> TrainResult:
     """Train a :class:`~rnncourse.models.CharLM` on random windows of ``T`` characters of the
     training text; the evaluation metric is the held-out cross-entropy in **nats** per character
     (:func:`bits_per_char` converts). Runs all ``steps``."""

@@ -90,11 +90,12 @@ def step_seconds(model: nn.Module, *, seq_len: int = 50, batch_size: int = 64,
 def compare(*, seq_len: int = 50, steps: int = 400, batch_size: int = 64, lr: float = 3e-3,
             clip: float = 1.0, seed: int = 0, gru_hidden: int = 64, hybrid_hidden: int = 32,
             channels: int = 32, kernel_size: int = 5, stride: int = 5,
-            eval_every: int = 50) -> dict:
+            eval_every: int = 50, progress: bool = False) -> dict:
     """Train a plain GRU and a :class:`ConvGRU` on the adding problem, same steps, same batches.
 
     Returns ``{"gru": TrainResult, "hybrid": TrainResult}`` (:class:`rnncourse.train.TrainResult`,
     with the model in ``.model``), evaluated by MSE on :func:`rnncourse.tasks.adding_test_set`.
+    ``progress`` shows a bar for each model's training.
     """
     test_x, test_y = tasks.adding_test_set(seq_len)
     eval_fn = train.eval_on(test_x, test_y, F.mse_loss)
@@ -108,6 +109,7 @@ def compare(*, seq_len: int = 50, steps: int = 400, batch_size: int = 64, lr: fl
                                   kernel_size=kernel_size, stride=stride),
     }
     return {name: train.train(build, batch, F.mse_loss, steps=steps, lr=lr, clip=clip, seed=seed,
-                              eval_fn=eval_fn, eval_every=eval_every, progress=False,
+                              eval_fn=eval_fn, eval_every=eval_every,
+                              progress=f"training the {name}" if progress else False,
                               config={"task": "adding", "T": seq_len, "batch": batch_size})
             for name, build in builders.items()}

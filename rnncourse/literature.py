@@ -364,37 +364,42 @@ RACE_MODELS = {"LSTM, b_f = 0": {"cell": "lstm"},
 def gated_race(*, seeds: Sequence[int] = (0, 1, 2), T: int = 30, hidden_size: int = 32,
                steps: int = 2000, lr: float = 3e-3, batch: int = 64, n_test: int = 500,
                eval_every: int = 25, target: float = 0.01, models: dict | None = None,
-               desc: str = "race: LSTM b_f = 0, LSTM b_f = 1, GRU") -> dict:
+               progress: bool = False, desc: str = "race: LSTM b_f = 0, LSTM b_f = 1, GRU") -> dict:
     """LSTM with forget bias 0, LSTM with forget bias 1 and GRU on the adding problem of length
     ``T``: the same budget, batches and seeds for each, stopping at test MSE < ``target``.
 
-    Returns ``{label: [TrainResult per seed]}`` (:func:`rnncourse.experiments.compare_adding`).
+    Returns ``{label: [TrainResult per seed]}`` (:func:`rnncourse.experiments.compare_adding`);
+    ``progress`` shows progress bars (one over the runs when they go to worker processes).
     """
     from .experiments import compare_adding
 
     return compare_adding(RACE_MODELS if models is None else models, seeds=seeds, T=T,
                           hidden_size=hidden_size, steps=steps, lr=lr, batch=batch,
-                          n_test=n_test, eval_every=eval_every, target=target, desc=desc)
+                          n_test=n_test, eval_every=eval_every, target=target, desc=desc,
+                          progress=progress)
 
 
 # --- Pascanu et al. 2013: clipping ------------------------------------------------------------
 
-def clipping_check(*, threshold: float = 1.0, steps: int = 200, seed: int = 0) -> dict:
+def clipping_check(*, threshold: float = 1.0, steps: int = 200, seed: int = 0,
+                   progress: bool = False) -> dict:
     """The exploding run of lesson 4 (tanh RNN, ``W_hh = 2Q``, SGD at 0.1, adding problem
     ``T = 10``) without and with clipping at ``threshold``: ``{"plain", "clipped"}`` runs
     (:class:`rnncourse.clipping.TrainingRun`)."""
     from .clipping import exploding_run
 
     threshold = validate.positive_float("threshold", threshold)
-    return {"plain": exploding_run(None, steps=steps, seed=seed),
-            "clipped": exploding_run(threshold, steps=steps, seed=seed)}
+    return {"plain": exploding_run(None, steps=steps, seed=seed,
+                                   progress="without clipping" if progress else False),
+            "clipped": exploding_run(threshold, steps=steps, seed=seed,
+                                     progress="with clipping" if progress else False)}
 
 
 # --- Schuster & Paliwal 1997: bidirectional ---------------------------------------------------
 
 def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 16,
                         steps: int = 300, lr: float = 1e-2, batch: int = 32,
-                        seed: int = 0) -> dict:
+                        seed: int = 0, progress: bool = False) -> dict:
     """One-directional against bidirectional LSTM (matched parameter count) on the centred
     moving average ``y_t = mean(x_{t-k..t+k})`` (:mod:`rnncourse.variants`), whose causal
     floor is :func:`rnncourse.variants.window_average_floor`.
@@ -422,7 +427,7 @@ def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 
             lambda hidden=hidden, bidirectional=bidirectional: SequenceRegressor(
                 "lstm", 1, hidden, 1, bidirectional=bidirectional, output="all", seed=seed),
             lambda rng: variants.window_average_batch(batch, T, rng, half_width=k), F.mse_loss,
-            steps=steps, lr=lr, clip=1.0, seed=seed, progress=False,
+            steps=steps, lr=lr, clip=1.0, seed=seed, progress=name if progress else False,
             eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=steps,
             config={"task": "window average", "T": T, "half_width": k,
                     "bidirectional": bidirectional})
@@ -432,7 +437,8 @@ def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 
 # --- Bahdanau et al. 2015: attention ----------------------------------------------------------
 
 def attention_check(*, steps: int = 100, min_len: int = 5, max_len: int = 12,
-                    n_train: int = 2000, n_test: int = 300, seed: int = 0) -> dict:
+                    n_train: int = 2000, n_test: int = 300, seed: int = 0,
+                    progress: bool = False) -> dict:
     """Digit reversal (:func:`rnncourse.seq2seq.reversal_task`) learned by the same GRU
     encoder-decoder with and without additive attention, ``steps`` steps each.
 
@@ -451,7 +457,7 @@ def attention_check(*, steps: int = 100, min_len: int = 5, max_len: int = 12,
                "n_test": n_test, "seed": seed}
     names = {"attention": "additive", "no attention": None}
     rows = run_each(_attention_run, [{**setting, "attention": a} for a in names.values()],
-                    desc="digit reversal, with and without attention")
+                    progress=progress, desc="digit reversal, with and without attention")
     return dict(zip(names, rows))
 
 
@@ -490,7 +496,7 @@ class LearningRateSweep:
 
 def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
                         hidden_sizes: Sequence[int] = (16, 64), steps: int = 200,
-                        seed: int = 0) -> LearningRateSweep:
+                        seed: int = 0, progress: bool = False) -> LearningRateSweep:
     """LSTM one-step-ahead forecasts of the yearly sunspot numbers (windows of 22 years), every
     learning rate with every hidden size, ``steps`` Adam steps each (the same budget)."""
     from .data import load_sunspots
@@ -509,7 +515,7 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     runs = run_each(forecast_run, [{"data": data, "cell": "lstm", "hidden_size": H,
                                     "steps": steps, "lr": lr, "seed": seed, "eval_every": steps}
                                    for lr in lrs for H in sizes],
-                    desc="sunspot LSTMs, learning rate x hidden size")
+                    progress=progress, desc="sunspot LSTMs, learning rate x hidden size")
     mse = np.array([r.final_eval for r in runs]).reshape(len(lrs), len(sizes))
     seconds = float(sum(r.seconds for r in runs))
     y = np.log10(mse)

@@ -477,7 +477,8 @@ def _cross_entropy(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
 
 def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr: float = 3e-3,
           clip: float = 1.0, seed: int = 0, eval_every: int = 50, n_eval: int = 300,
-          target: float = 0.95, decay_start: float = 0.5) -> Seq2SeqResult:
+          target: float = 0.95, decay_start: float = 0.5,
+          progress: bool | str = False) -> Seq2SeqResult:
     """Teacher-forced training on batches drawn from ``split.train`` by a generator seeded
     with ``seed`` (the only randomness: give the model its own ``seed`` for its weights).
 
@@ -487,7 +488,8 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     ``decay_start=1`` keeps ``lr`` constant), gradient-norm clipping at ``clip``. Every
     ``eval_every`` steps, exact match on ``split.test[:n_eval]`` (``steps_to_target``: the
     first at or above ``target``); after the last step, on all of ``split.test``. Runs all
-    ``steps``: the same budget for every model.
+    ``steps``: the same budget for every model. ``progress`` (True, or the bar's description)
+    shows a progress bar over the steps (``tqdm.auto``: a widget in a notebook).
     """
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"model: expected a Seq2Seq, got {type(model).__name__}")
@@ -510,14 +512,14 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
         forward=_teacher_forcing, lr_schedule=schedule,
         eval_fn=lambda m: exact_match(m, task, curve_set), eval_every=eval_every,
         target=target, goal="max", stop_at_target=False,
-        test_fn=lambda m: exact_match(m, task, split.test), progress=False,
+        test_fn=lambda m: exact_match(m, task, split.test), progress=progress,
         config={"task": task.name, "batch_size": batch_size, "n_eval": n_eval})
     model.eval()
     return Seq2SeqResult(**{f.name: getattr(result, f.name) for f in fields(result)})
 
 
 def fit(split: Split, *, steps: int, lr: float = 1e-2, seed: int = 0, eval_every: int = 25,
-        **model_kwargs) -> tuple[Seq2Seq, Seq2SeqResult]:
+        progress: bool | str = False, **model_kwargs) -> tuple[Seq2Seq, Seq2SeqResult]:
     """Build a :class:`Seq2Seq` for ``split.task`` (weights seeded with ``seed``;
     ``model_kwargs`` such as ``attention=None`` or ``bidirectional=False`` go to the model) and
     :func:`train` it; return ``(model, result)``."""
@@ -525,7 +527,8 @@ def fit(split: Split, *, steps: int, lr: float = 1e-2, seed: int = 0, eval_every
         raise TypeError(f"split: expected a Split (make_split), got {type(split).__name__}")
     task = split.task
     model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), seed=seed, **model_kwargs)
-    return model, train(model, split, steps=steps, lr=lr, seed=seed, eval_every=eval_every)
+    return model, train(model, split, steps=steps, lr=lr, seed=seed, eval_every=eval_every,
+                        progress=progress)
 
 
 def alignment_mass(weights: Sequence[np.ndarray], aligned: Sequence[list[list[int]]],

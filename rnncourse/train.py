@@ -254,7 +254,7 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
           optimizer: str = "adam", optimizer_kwargs: dict | None = None,
           clip: float | None = None, seed: int = 0, threads: int | None = None,
           eval_fn: Callable | None = None, eval_every: int = 50, target: float | None = None,
-          progress: bool = True, log_grad_norm: bool = True,
+          progress: bool | str = True, log_grad_norm: bool = True,
           config: dict | None = None, forward: Callable | None = None,
           lr_schedule: Callable | None = None, goal: str = "min", stop_at_target: bool = True,
           test_fn: Callable | None = None) -> TrainResult:
@@ -301,7 +301,9 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
         target = float(target)
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"config: expected a dict or None, got {type(config).__name__}")
-    validate.boolean("progress", progress)
+    if not isinstance(progress, (bool, str)):
+        raise TypeError(f"progress: expected a bool or a description (str), got "
+                        f"{type(progress).__name__}")
     validate.boolean("log_grad_norm", log_grad_norm)
     validate.boolean("stop_at_target", stop_at_target)
     validate.choice("goal", goal, GOALS)
@@ -366,7 +368,8 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc="train", leave=True, mininterval=0.5)
+        desc = progress if isinstance(progress, str) else "train"
+        bar = tqdm(total=steps, desc=desc, leave=True, mininterval=0.5)
 
     losses: list[float] = []
     norms: list[float] = []

@@ -163,7 +163,7 @@ MARKED_VALUE_DEFAULTS = dict(T=40, p=0.08, hidden_size=8, steps=400, batch=32, l
 def train_marked_value(cell: str = "lstm", *, hidden_size: int = 8, T: int = 40,
                        p: float = 0.08, steps: int = 400, batch: int = 32, lr: float = 2e-2,
                        forget_bias: float | None = 1.0, clip: float = 1.0, seed: int = 0,
-                       n_test: int = 500):
+                       n_test: int = 500, progress: bool | str = False):
     """Train a :class:`~rnncourse.models.SequenceRegressor` (``output="all"``) on the marked-value
     task; return the :class:`~rnncourse.train.TrainResult` (test MSE in ``final_eval``).
 
@@ -179,7 +179,7 @@ def train_marked_value(cell: str = "lstm", *, hidden_size: int = 8, T: int = 40,
     return train(lambda: SequenceRegressor(cell, 2, hidden_size, 1, output="all",
                                            forget_bias=fb, seed=seed),
                  lambda rng: marked_value_batch(batch, T, rng, p=p), F.mse_loss,
-                 steps=steps, lr=lr, clip=clip, seed=seed, progress=False,
+                 steps=steps, lr=lr, clip=clip, seed=seed, progress=progress,
                  eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=steps,
                  config={"task": "marked value", "T": T, "p": p, "batch": batch})
 

@@ -67,3 +67,29 @@ def test_complexity_explorer_updates_flops_and_time_when_sliders_move():
 def test_complexity_explorer_refuses_mismatched_grids():
     with pytest.raises(ValueError, match="same shape"):
         ComplexityExplorer([1.0, 2.0], [1.0])
+
+
+def test_measure_scaling_keeps_every_round_and_reports_its_noise():
+    from rnncourse.complexity import measure_scaling
+
+    m = measure_scaling("T", [5, 10, 20], hidden_size=8, input_size=2, batch=2, repeats=1,
+                        rounds=2, max_rounds=3, floor=0.15)
+    assert m.samples.shape[1] == 3 and 2 <= m.samples.shape[0] <= 3
+    assert np.array_equal(m.times, m.samples.min(axis=0)) and np.isfinite(m.noise)
+    assert m.tolerance(0.15) >= 0.15 and "allowed ±" in m.summary(0.15)
+    with pytest.raises(ValueError, match="max_rounds: expected at least rounds = 3, got 2"):
+        measure_scaling("T", [5, 10], rounds=3, max_rounds=2)
+    with pytest.raises(ValueError, match="values: expected 2 or more sizes"):
+        measure_scaling("T", [5])
+
+
+def test_scaling_noise_grows_with_the_scatter_of_the_rounds_and_widens_the_tolerance():
+    from rnncourse.complexity import ScalingMeasurement
+
+    rng = np.random.default_rng(0)
+    sizes = np.array([25.0, 50, 100, 200, 400])
+    quiet = ScalingMeasurement("T", sizes, 1e-3 * sizes * np.exp(rng.normal(0, 0.01, (5, 5))))
+    busy = ScalingMeasurement("T", sizes, 1e-3 * sizes * np.exp(rng.normal(0, 0.5, (5, 5))))
+    assert quiet.noise < 0.02 < 0.05 < busy.noise
+    assert quiet.tolerance(0.15) == 0.15 and busy.tolerance(0.15) == 3 * busy.noise
+    assert quiet.exponent == pytest.approx(1.0, abs=0.05)

@@ -169,3 +169,4 @@ def test_repo2docker_builds_binder_from_environment_yml_and_postbuild(tmp_path):
     assert "python=3.11" in dockerfile
     assert 'env update -p ${NB_PYTHON_PREFIX} --file "environment.yml"' in dockerfile
     assert "RUN ./postBuild" in dockerfile
+

@@ -1,6 +1,7 @@
 """The seq2seq toy tasks, tokenisation, the encoder-decoder, its training loop, and the hybrid."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -240,3 +241,14 @@ def test_train_is_the_course_loop_with_teacher_forcing_and_cosine_decay(reversal
     assert result.config["goal"] == "max" and result.config["lr_schedule"].startswith("cosine")
     record = result.as_dict()
     assert record["seconds"] == result.train_seconds and record["curve_steps"] == [5, 10, 12]
+
+
+def test_training_shows_a_progress_bar_when_asked(reversal, capsys):
+    split = seq2seq.make_split(reversal, 50, 10, seed=0)
+    model = seq2seq.Seq2Seq(len(reversal.src_vocab), len(reversal.tgt_vocab), hidden_size=8)
+    seq2seq.train(model, split, steps=3, eval_every=3, n_eval=5, progress="reversal")
+    assert re.search(r"reversal: 100%\|.*\| 3/3 \[", capsys.readouterr().err)
+    seq2seq.train(model, split, steps=2, eval_every=2, n_eval=5)
+    assert "2/2" not in capsys.readouterr().err  # no bar unless asked
+    with pytest.raises(TypeError, match="progress: expected a bool or a description"):
+        seq2seq.train(model, split, steps=2, progress=1)

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from .. import figstyle
 from ..seq2seq import Seq2Seq, Task, alignment_mass, make_split, reversal_task, train
+from .coalesce import Coalescer
 
 __all__ = ["AttentionExplorer", "alignment_figure"]
 
@@ -140,6 +141,7 @@ class AttentionExplorer:
         self.weights: np.ndarray | None = None
         self.problem: str | None = None  # the message's plain text, None when there is none
         self._syncing = False
+        self.updates = Coalescer(self._redraw)  # typing sends a value per key: coalesced
         self.example.observe(self._on_example, names="value")
         self.text.observe(self._on_text, names="value")
         self._redraw()
@@ -182,7 +184,7 @@ class AttentionExplorer:
         if self._syncing or change["new"] is None:
             return
         if self.text.value == change["new"]:
-            self._redraw()
+            self.updates.request(change)
         else:
             self.text.value = change["new"]  # its observer redraws
 
@@ -193,7 +195,7 @@ class AttentionExplorer:
                 self.example.value = None  # a typed source is no longer the selected example
             finally:
                 self._syncing = False
-        self._redraw()
+        self.updates.request(change)
 
     def _clear(self, message: str):
         self.prediction, self.weights, self.problem = None, None, message

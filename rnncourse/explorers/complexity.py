@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from .. import figstyle, validate
 from ..complexity import rnn_flops, time_rnn
+from .coalesce import Coalescer
 
 
 class ComplexityExplorer:
@@ -58,8 +59,7 @@ class ComplexityExplorer:
         self.widget = widgets.VBox([widgets.HBox([self.seq_len, self.hidden_size,
                                                   self.input_size]), self.label, self.figure])
         self.widget.add_class("rnncourse-complexity-explorer")
-        for slider in (self.seq_len, self.hidden_size, self.input_size):
-            slider.observe(self._redraw, names="value")
+        self.updates = Coalescer(self._redraw, [self.seq_len, self.hidden_size, self.input_size])
         self._redraw()
 
     def _redraw(self, change=None):

@@ -23,6 +23,7 @@ from .. import figstyle, validate
 from ..np_common import check_params
 from ..np_lstm import LSTM_GATES
 from ..variants import GateTrace, _head, gate_trace
+from .coalesce import Coalescer
 
 __all__ = ["GatesExplorer", "SHIFT_RANGE"]
 
@@ -105,8 +106,7 @@ class GatesExplorer:
                                     self.figure])
         self.widget.add_class("rnncourse-gates-explorer")
         self.trace: GateTrace | None = None
-        self.example.observe(self._redraw, names="value")
-        self.forget_bias.observe(self._redraw, names="value")
+        self.updates = Coalescer(self._redraw, [self.example, self.forget_bias])
         self._redraw()
 
     # ------------------------------------------------------------------ construction

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from .. import cliff, figstyle, validate
 from ..gradflow import CELLS, GradientFlow, gradient_flow
+from .coalesce import Coalescer
 
 CELL_LABELS = {"rnn_tanh": "RNN, tanh", "rnn_relu": "RNN, relu", "rnn_sigmoid": "RNN, sigmoid",
                "lstm": "LSTM", "gru": "GRU"}
@@ -99,8 +100,7 @@ class GradientFlowExplorer:
                                     self.figure])
         self.widget.add_class("rnncourse-gradflow-explorer")
         self.result: GradientFlow | None = None
-        for control in self.controls.values():
-            control.observe(self._redraw, names="value")
+        self.updates = Coalescer(self._redraw, self.controls.values())
         self._redraw()
 
     # ------------------------------------------------------------------ figure
@@ -296,8 +296,7 @@ class CliffExplorer:
                                     self.figure])
         self.widget.add_class("rnncourse-cliff-explorer")
         self.plain = self.clipped = None
-        self.lr.observe(self._redraw, names="value")
-        self.threshold.observe(self._redraw, names="value")
+        self.updates = Coalescer(self._redraw, [self.lr, self.threshold])
         self._redraw()
 
     def _redraw(self, change=None):

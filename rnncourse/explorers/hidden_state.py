@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from .. import figstyle, validate
 from ..dynamics import fitted_decay_rate, hidden_states, impulse_response, scaled_rnn_params
+from .coalesce import Coalescer
 
 _FLOOR = 1e-300  # what a log axis can show; smaller responses are reported in words
 
@@ -68,8 +69,7 @@ class HiddenStateExplorer:
         self.widget = widgets.VBox([widgets.HBox([self.w_scale, self.input_scale]), self.label,
                                     self.heatmap, self.response])
         self.widget.add_class("rnncourse-hidden-explorer")
-        self.w_scale.observe(self._redraw, names="value")
-        self.input_scale.observe(self._redraw, names="value")
+        self.updates = Coalescer(self._redraw, [self.w_scale, self.input_scale])
         self._redraw()
 
     def compute(self, rho: float, input_scale: float):

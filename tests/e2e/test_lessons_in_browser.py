@@ -92,12 +92,75 @@ def wait_until(lab: LabPage, condition: Callable[[], bool], what: str,
 
 
 # ---------------------------------------------------------------------------------------------
+# Every explorer, after Run All, in the state its lesson's text describes (read on the page)
+
+# lesson -> (slider readout or label selector, the text it must show). The values are the ones
+# each lesson's text talks about: the cells move the sliders and set them back.
+EXPLORER_STATE = {
+    "00_start_here": [(".rnncourse-demo-slider .widget-readout", "4.00")],
+    "01_scope": [(".rnncourse-hidden-rho .widget-readout", "0.90"),
+                 (".rnncourse-hidden-input .widget-readout", "1.00"),
+                 (".rnncourse-hidden-label", "rho = 0.90, input scale = 1.0")],
+    "02_core_operations": [(".rnncourse-complexity-T .widget-readout", "50"),
+                           (".rnncourse-complexity-H .widget-readout", "64"),
+                           (".rnncourse-complexity-I .widget-readout", "16"),
+                           (".rnncourse-complexity-label", "T=50, H=64, I=16")],
+    # "0 is the trained model": the text describes the trained model, shift 0.
+    "03_variants": [(".rnncourse-gates-forget-bias .widget-readout", "+0.0"),
+                    (".rnncourse-gates-label", "Δb_f = +0.0")],
+    "04_gradient_flow": [(".rnncourse-gradflow-sigma .widget-readout", "1.00"),
+                         (".rnncourse-cliff-lr .widget-readout", "0.014"),
+                         (".rnncourse-cliff-threshold .widget-readout", "10")],
+}
+# Lesson 7's explorer has a text box, no slider: its state is checked in its own test below.
+STATE_IN_OWN_TEST = {"07_advanced"}
+_EXPLORER = re.compile(r"\b\w+Explorer\(|\bExplorer\.\w+\(|demo_widget\(")
+
+
+def test_every_lesson_with_an_explorer_has_its_state_after_run_all_checked():
+    with_explorer = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")
+                     if _EXPLORER.search(p.read_text())}
+    missing = with_explorer - set(EXPLORER_STATE) - STATE_IN_OWN_TEST
+    assert not missing, f"lessons with an explorer but no state check after Run All: {missing}"
+
+
+def assert_explorer_state(lab: LabPage, stem: str, settle_s: float = 3.0) -> None:
+    """The explorer's readouts and labels after Run All, once late widget messages are in.
+
+    A slider's echo of a value set from code reaches the kernel after the last cell; give it
+    time to arrive (and the kernel to go idle) before reading, or the check could pass early.
+    """
+    lab.page.wait_for_timeout(settle_s * 1000)
+    lab.wait_idle()
+    for selector, text in EXPLORER_STATE.get(stem, []):
+        shown = lab.page.locator(selector).first.inner_text().strip()
+        assert text in shown, (f"{stem} after Run All: {selector} shows {shown!r}, but the "
+                               f"lesson's text describes {text!r}")
+
+
+def burst_catch_up(lab: LabPage, handle_selector: str, key: str, shows_final: Callable[[], bool],
+                   presses: int = 40, timeout_s: float = 30) -> float:
+    """Seconds from the last of ``presses`` fast key presses to the page showing the final value."""
+    handle = lab.page.locator(handle_selector)
+    handle.focus()
+    for _ in range(presses):
+        handle.press(key)  # no pause: as fast as a held-down key
+    last = time.monotonic()
+    wait_until(lab, shows_final, "the explorer did not reach the final value", timeout_s)
+    return time.monotonic() - last
+
+
+CATCH_UP_S = 1.0  # the figure shows the last of 40 fast changes within a second
+
+
+# ---------------------------------------------------------------------------------------------
 # Lesson 0: the start page's demo slider drives a sine
 
 
 def test_start_here_demo_slider_redraws_the_plot(lab):
     lab.open(lesson("00_start_here"))
     lab.run_all()
+    assert_explorer_state(lab, "00_start_here")
     readout = lab.page.locator(".rnncourse-demo-slider .widget-readout")
     expect(readout).to_have_text("4.00")  # the notebook set it from code
     before = lab.path(".rnncourse-demo")
@@ -126,6 +189,7 @@ def test_scope_rho_slider_changes_the_fitted_factor_and_the_plot(lab):
     lab.open(lesson("01_scope"))
     lab.run_all()
     scope = ".rnncourse-hidden-explorer"
+    assert_explorer_state(lab, "01_scope")
     rho, factor = _hidden_label(lab)
     assert rho == pytest.approx(0.9)  # the notebook leaves rho at 0.9
     before = lab.path(scope)
@@ -139,6 +203,15 @@ def test_scope_rho_slider_changes_the_fitted_factor_and_the_plot(lab):
     assert smaller <= 0.5 * 1.001, f"fitted factor {smaller} > rho = 0.5"
     wait_until(lab, lambda: lab.path(scope) != before,
                "the impulse-response path did not change")
+
+    # 40 fast presses: input scale 1.0 -> 5.0 (its maximum) in steps of 0.1.
+    before = lab.path(scope)
+    seconds = burst_catch_up(
+        lab, ".rnncourse-hidden-input .noUi-handle", "ArrowRight",
+        lambda: "input scale = 5.0" in lab.page.locator(".rnncourse-hidden-label").inner_text()
+        and lab.path(scope) != before)
+    print(f"lesson 1: caught up {seconds:.2f} s after the last of 40 key presses")
+    assert seconds <= CATCH_UP_S, f"lesson 1 caught up {seconds:.2f} s after the last key press"
     lab.assert_widgets_render()
     lab.assert_no_errors()
 
@@ -181,6 +254,7 @@ def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
     readout = lab.page.locator(".rnncourse-gradflow-sigma .widget-readout")
     handle = lab.page.locator(".rnncourse-gradflow-sigma .noUi-handle")
     expect(readout).to_have_text("1.00")  # the notebook leaves sigma at 1 = 1/gamma (tanh)
+    assert_explorer_state(lab, "04_gradient_flow")
 
     # Below the edge: the tanh RNN's gradient shrinks by gamma * sigma = 0.9 per step back.
     lab.press(handle, "ArrowLeft", times=2)
@@ -209,6 +283,18 @@ def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
     lab.page.locator(".rnncourse-gradflow-cell select").select_option(label="LSTM")
     expect(lab.page.locator(".rnncourse-gradflow-rate")).to_contain_text(
         "no γ·σ_max bound for the LSTM")
+
+    # 40 fast presses on the tanh RNN: sigma 1.10 -> 3.10, the bound's rate gamma sigma = 3.1.
+    lab.page.locator(".rnncourse-gradflow-cell select").select_option(label="RNN, tanh")
+    wait_until(lab, lambda: "= 1.100" in lab.page.locator(".rnncourse-gradflow-rate").inner_text(),
+               "the tanh RNN's theory rate did not come back to 1.100")
+    before = lab.path(NORM_CURVE)
+    seconds = burst_catch_up(
+        lab, ".rnncourse-gradflow-sigma .noUi-handle", "ArrowRight",
+        lambda: "= 3.100" in lab.page.locator(".rnncourse-gradflow-rate").inner_text()
+        and lab.path(NORM_CURVE) != before)
+    print(f"lesson 4: caught up {seconds:.2f} s after the last of 40 key presses")
+    assert seconds <= CATCH_UP_S, f"lesson 4 caught up {seconds:.2f} s after the last key press"
     lab.assert_widgets_render()
     lab.assert_no_errors()
 
@@ -229,8 +315,14 @@ def _heatmap_image(lab: LabPage) -> str:
 def test_attention_explorer_follows_the_example_and_typed_input(lab):
     lab.open(lesson("07_advanced"))
     lab.run_all()
+    assert_explorer_state(lab, "07_advanced")
     output = lab.page.locator(".rnncourse-attention-output")
     before_text, before_map = output.inner_text(), _heatmap_image(lab)
+    # The lesson leaves the explorer on the first held-out date, typed box and list alike.
+    first = lab.page.locator(".rnncourse-attention-example select option").first.inner_text()
+    typed = lab.page.locator(".rnncourse-attention-input input").input_value()
+    assert typed and first.startswith(typed), (f"after Run All the box holds {typed!r}, not the "
+                                               f"first example {first!r}")
 
     select = lab.page.locator(".rnncourse-attention-example select")
     options = select.locator("option").all_inner_texts()
@@ -266,5 +358,6 @@ def test_lesson_runs_and_reads_well(lab, stem):
     lab.run_all()
     if _WIDGETS.search(lab.notebook.with_suffix(".py").read_text()):
         expect(lab.page.locator(".jp-OutputArea-output .jupyter-widgets").first).to_be_attached()
+    assert_explorer_state(lab, stem)
     lab.assert_widgets_render()
     lab.assert_no_errors()
