@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rnncourse.labsave import HOOK
+
 DEFAULT_FOLDER = "rnncourse"
 START = "00_start_here.ipynb"
 
@@ -78,12 +80,14 @@ def lab_command(folder: Path, port: int, open_browser: bool) -> list[str]:
     """The command that serves ``folder`` in JupyterLab on 127.0.0.1:``port`` at the start page.
 
     Jupyter makes a random token and prints the URL with it. Saved notebooks carry no widget
-    state (the lessons rebuild their widgets when run), which keeps an executed lesson small.
+    state (:mod:`rnncourse.labsave`: the lessons rebuild their widgets when run), which keeps an
+    executed lesson small.
     """
     command = [
         sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--LabApp.default_url=/lab/tree/{START}",
+        f"--ContentsManager.pre_save_hook={HOOK}",
     ]
     if not open_browser:
         command.append("--no-browser")

@@ -4,11 +4,13 @@
 :func:`copy_lessons`. The copies are the lesson notebooks only (``NN_slug.ipynb``), without the
 jupytext pairing metadata, so saving one in JupyterLab writes that one file and never a ``.py``.
 
-A hidden manifest, ``DIR/.rnncourse-lessons.json``, records a SHA-256 of every notebook as it was
-written. On a later run a lesson whose file still matches its record is the course's copy: it is
-replaced when the course has a newer version. A file that differs from its record (or that the
-manifest does not know) is the learner's: it is kept as it is and reported, unless ``update`` is
-set, in which case it is renamed ``NN_slug.yours-YYYYMMDD-HHMMSS.ipynb`` beside the new lesson.
+Two hidden files go with them: ``DIR/.jupytext.toml`` (no pairing, even inside a folder whose
+``jupytext.toml`` pairs notebooks) and a manifest, ``DIR/.rnncourse-lessons.json``, which
+records a SHA-256 of every notebook as it was written. On a later run a lesson whose file still
+matches its record is the course's copy: it is replaced when the course has a newer version. A
+file that differs from its record (or that the manifest does not know) is the learner's: it is
+kept as it is and reported, unless ``update`` is set, in which case it is renamed
+``NN_slug.yours-YYYYMMDD-HHMMSS.ipynb`` beside the new lesson.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pathlib import Path
 from rnncourse.lessons import NOTEBOOKS, lesson_notebooks
 
 MANIFEST = ".rnncourse-lessons.json"
+# Hidden, and nearer than any jupytext.toml above DIR (the repository's pairs every notebook
+# with a .py): saving a lesson in DIR writes that .ipynb only.
+JUPYTEXT_CONFIG = ".jupytext.toml"
 
 
 @dataclass
@@ -130,6 +135,10 @@ def copy_lessons(folder, *, update: bool = False, source: Path = NOTEBOOKS) -> C
                 report.newer.append(name)
                 continue
         manifest[name] = _digest(new)
+    config = folder / JUPYTEXT_CONFIG
+    if not config.exists():
+        _write_atomic(config, b'# rnncourse: lessons here are notebooks only, not paired\n'
+                              b'formats = "ipynb"\n')
     _write_atomic(folder / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n")
                   .encode())
     return report

@@ -27,8 +27,8 @@ def edit(path, text):
 def test_the_first_run_copies_the_lessons_only_without_jupytext_pairing(course, tmp_path):
     report = workspace.copy_lessons(tmp_path / "mine", source=course)
     names = sorted(p.name for p in (tmp_path / "mine").iterdir())
-    assert names == sorted([*report.added, workspace.MANIFEST])
-    assert names[1].startswith("00_") and len(report.added) == 2
+    assert names == sorted([*report.added, workspace.MANIFEST, workspace.JUPYTEXT_CONFIG])
+    assert names[2].startswith("00_") and len(report.added) == 2
     copy = json.loads((tmp_path / "mine" / report.added[0]).read_text())
     assert "jupytext" not in copy["metadata"]  # saving it in JupyterLab writes no .py
     assert copy["cells"] == json.loads((course / report.added[0]).read_text())["cells"]
@@ -84,3 +84,28 @@ def test_a_file_where_a_folder_is_wanted_is_refused(course, tmp_path):
         workspace.copy_lessons(tmp_path / "mine", source=tmp_path / "nothing")
     with pytest.raises(TypeError, match="folder"):
         workspace.copy_lessons(3, source=course)
+
+
+def test_saving_a_copy_inside_a_paired_project_writes_no_py(course, tmp_path):
+    import jupytext.config
+
+    (tmp_path / "jupytext.toml").write_text('formats = "ipynb,py:percent"\n')
+    workspace.copy_lessons(tmp_path / "mine", source=course)
+    config = jupytext.config.find_jupytext_configuration_file(str(tmp_path / "mine"))
+    assert config == str(tmp_path / "mine" / workspace.JUPYTEXT_CONFIG)
+    assert jupytext.config.load_jupytext_configuration_file(config).formats in ("ipynb", ["ipynb"])
+
+
+def test_the_save_hook_drops_the_widget_state_and_keeps_the_rest():
+    from rnncourse.labsave import drop_widget_state
+
+    state = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {"_esm": "x" * 10}}}}
+    model = {"type": "notebook", "content": {"metadata": {"widgets": state, "kernelspec": {}},
+                                             "cells": []}}
+    drop_widget_state(model, path="a.ipynb", contents_manager=None)
+    assert model["content"] == {"metadata": {"kernelspec": {}}, "cells": []}
+    text = {"type": "file", "content": "widgets"}
+    drop_widget_state(text)
+    assert text == {"type": "file", "content": "widgets"}
+    with pytest.raises(TypeError, match="model"):
+        drop_widget_state("a.ipynb")
