@@ -210,3 +210,25 @@ def test_installing_on_colab_upgrades_none_of_its_kernel_packages(dist, tmp_path
     touched = sorted(set(planned) & set(KEPT_ON_COLAB))
     assert not touched, f"pip would replace Colab's {touched}: {planned}"
     assert "torch" not in planned and "jupyterlab" not in planned, planned
+
+
+def test_the_links_and_the_citation_name_this_release():
+    readme = (ROOT / "README.md").read_text()
+    colab_links = re.findall(r"colab\.research\.google\.com/github/rnncourse/rnncourse/blob/"
+                             r"([^/]+)/", readme)
+    binder_links = re.findall(r"mybinder\.org/v2/gh/rnncourse/rnncourse/([^?]+)\?", readme)
+    assert len(colab_links) >= 9 and set(colab_links) == {f"v{VERSION}"}, set(colab_links)
+    assert binder_links and set(binder_links) == {f"v{VERSION}"}, set(binder_links)
+    assert f"branch=course-v{VERSION}" in readme
+    assert f"\nversion: {VERSION}\n" in (ROOT / "CITATION.cff").read_text()
+    assert f"## {VERSION} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_build_backend_is_bounded_and_the_licence_is_an_spdx_expression():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (backend,) = project["build-system"]["requires"]
+    assert re.fullmatch(r"setuptools>=77,<\d+", backend), backend
+    assert project["project"]["license"] == "MIT AND CC-BY-4.0"
+    assert project["project"]["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in project["project"]["classifiers"])
+    assert (ROOT / ".github" / "workflows" / "ci.yml").read_text().count(".ci/run") >= 1
