@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 WORKSPACE ?= workspace
 
-.PHONY: lab test setup notebooks lint bench clean check-python
+.PHONY: lab test setup notebooks lint bench clean check-python test-deps
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -44,6 +44,11 @@ lab: check-python $(STAMP)
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
+# Every lesson at both ends of the declared version ranges, each in its own venv (.venv-deps-*):
+# not part of `make test` (it installs two environments). `make test-deps ENDS=lowest` for one.
+test-deps: check-python
+	PYTHON=$(PYTHON) .ci/test-deps $(ENDS)
+
 lint: check-python $(STAMP)
 	$(BIN)/ruff check rnncourse tests notebooks $(wildcard benchmarks)
 
@@ -52,7 +57,7 @@ notebooks: check-python $(STAMP)
 	$(BIN)/python -m rnncourse.lessons sync
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info rnncourse.egg-info
+	rm -rf $(VENV) .venv-deps-lowest .venv-deps-newest .pytest_cache .ruff_cache build dist *.egg-info rnncourse.egg-info
 
 # Speed and memory of the course: lessons, widgets, cells against torch.nn, complexity fits.
 bench: check-python $(STAMP)
