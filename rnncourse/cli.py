@@ -31,8 +31,15 @@ class UsageError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (not the usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnncourse", description="The rnncourse lessons.")
+    parser = _Parser(prog="rnncourse", description="The rnncourse lessons.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lessons = sub.add_parser("lessons", help="copy the lesson notebooks into a folder")
     lessons.add_argument("folder", nargs="?", default=DEFAULT_FOLDER, metavar="DIR")
@@ -145,7 +152,7 @@ def _report(results: str | None, output: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)  # argparse prints usage + one error line, exits 2
+    args = _parser().parse_args(argv)  # a bad argument: one line, exit status 2
     try:
         if args.command == "lessons":
             _copy(args.folder, args.update)

@@ -84,3 +84,8 @@ def test_an_unknown_command_is_refused_by_the_installed_script():
     done = subprocess.run([sys.executable, "-m", "rnncourse.cli", "teach"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice: 'teach'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    bad_port = subprocess.run([sys.executable, "-m", "rnncourse.cli", "lab", "--port", "x"],
+                              capture_output=True, text=True, timeout=60)
+    assert bad_port.returncode == 2 and len(bad_port.stderr.strip().splitlines()) == 1
+    assert "--port" in bad_port.stderr
