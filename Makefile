@@ -9,11 +9,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
-START  := notebooks/00_start_here.ipynb
-# Run as root (containers, CI), Jupyter refuses to start without this flag.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
+WORKSPACE ?= workspace
 
-.PHONY: lab test setup notebooks lint bench stress clean check-python
+.PHONY: lab test setup notebooks lint bench stress clean check-python test-deps
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -26,21 +24,30 @@ check-python:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# torch first: on Linux its CPU build from PyTorch's CPU index (falls back to the default index
+# after a 3 s probe when that cannot be reached; see rnncourse/torch_install.py), then the rest.
+$(STAMP): requirements.txt pyproject.toml setup.py
 	$(CHECK_PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m rnncourse.torch_install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 	@echo "rnncourse: environment ready in $(VENV)"
 
+# The learner's copy of the lessons, in the ignored folder $(WORKSPACE): saving there never
+# changes a tracked file. Created on the first run, refreshed like `rnncourse lessons` (a lesson
+# you changed is kept). Contributors edit notebooks/NN_slug.py, not these copies.
 lab: check-python $(STAMP)
-	@echo "Starting JupyterLab on 127.0.0.1:$(PORT); open the URL with its token printed below."
-	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  --LabApp.default_url=/lab/tree/$(START) $(ROOT_FLAG)
+	$(BIN)/rnncourse lab $(WORKSPACE) --port $(PORT) --no-browser
 
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# Every lesson at both ends of the declared version ranges, each in its own venv (.venv-deps-*):
+# not part of `make test` (it installs two environments). `make test-deps ENDS=lowest` for one.
+test-deps: check-python
+	PYTHON=$(PYTHON) .ci/test-deps $(ENDS)
 
 lint: check-python $(STAMP)
 	$(BIN)/ruff check rnncourse tests notebooks $(wildcard benchmarks)
@@ -50,7 +57,7 @@ notebooks: check-python $(STAMP)
 	$(BIN)/python -m rnncourse.lessons sync
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info rnncourse.egg-info
+	rm -rf $(VENV) .venv-deps-lowest .venv-deps-newest .pytest_cache .ruff_cache build dist *.egg-info rnncourse.egg-info
 
 # Speed and memory of the course: lessons, widgets, cells against torch.nn, complexity fits.
 bench: check-python $(STAMP)

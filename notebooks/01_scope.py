@@ -32,10 +32,22 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # Colab only: elsewhere `make lab` has installed everything
-    # !pip install -q anywidget "rnncourse @ git+https://github.com/rnncourse/rnncourse"
-    from google.colab import output
-    output.enable_custom_widget_manager()
+if "google.colab" in sys.modules:  # Colab only: install this release once per runtime
+    RELEASE = "0.2.0"
+    try:
+        from rnncourse.colab import prepare
+    except ImportError:  # first lesson in this runtime: install, and stop on pip's error
+        import importlib
+        import subprocess
+
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "rnncourse @ git+"
+                              f"https://github.com/rnncourse/rnncourse@v{RELEASE}"],
+                             capture_output=True, text=True)
+        if pip.returncode:
+            raise RuntimeError(f"pip could not install rnncourse {RELEASE}:\n{pip.stderr}") from None
+        importlib.invalidate_caches()
+        from rnncourse.colab import prepare
+    prepare(RELEASE)
 
 import numpy as np
 import plotly.graph_objects as go

@@ -5,4 +5,4 @@ numpy and torch, backpropagation through time by hand, gradient checks, exercise
 and plots.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -7,15 +7,22 @@ Command line (``make notebooks`` runs the first)::
 
     python -m rnncourse.lessons sync     # regenerate every .ipynb from its .py
     python -m rnncourse.lessons check    # exit 1 if a pair drifted or an .ipynb has outputs
+
+Installed from a wheel, the package carries the notebooks only, in ``rnncourse/notebooks/``
+(setup.py copies them there at build time); :data:`NOTEBOOKS` is then that folder, and ``check``
+checks that every lesson is there, without outputs.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PACKAGED = Path(__file__).resolve().parent / "notebooks"  # in a wheel: the .ipynb only
+SOURCE = Path(__file__).resolve().parent.parent / "notebooks"  # in a clone: the pairs
+NOTEBOOKS = PACKAGED if PACKAGED.is_dir() else SOURCE
 _NAME = re.compile(r"^(\d\d)([a-z]?)_[a-z0-9_]+$")  # 07_advanced, 07b_memory_...
 
 
@@ -56,11 +63,17 @@ def problems(folder: Path = NOTEBOOKS) -> list[str]:
     check ``jupytext --diff`` cannot do: it exits 0 either way). A committed ``.ipynb`` must carry
     no outputs and no execution counts.
     """
-    import jupytext
-
     found = []
     sources = {p.stem for p in lesson_sources(folder)}
     notebooks = {p.stem for p in lesson_notebooks(folder)}
+    if not notebooks and not sources:
+        return [f"no lessons (NN_slug.ipynb) in {folder}"]
+    if Path(folder) == PACKAGED:  # an installed wheel: notebooks without their sources
+        return [line for stem in sorted(notebooks)
+                for line in _output_problems(stem, json.loads(
+                    (Path(folder) / f"{stem}.ipynb").read_text(encoding="utf-8"))["cells"])]
+    import jupytext
+
     for stem in sorted(sources - notebooks):
         found.append(f"{stem}.py has no {stem}.ipynb: run `make notebooks`")
     for stem in sorted(notebooks - sources):
@@ -78,13 +91,19 @@ def problems(folder: Path = NOTEBOOKS) -> list[str]:
                 f"{stem}: .py and .ipynb differ ({len(py_cells)} vs {len(nb_cells)} cells, "
                 f"first difference at cell {first}): run `make notebooks`"
             )
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            if cell.get("outputs"):
-                found.append(f"{stem}.ipynb: cell {index} carries outputs")
-            if cell.get("execution_count") is not None:
-                found.append(f"{stem}.ipynb: cell {index} carries an execution count")
+        found += _output_problems(stem, nb.cells)
+    return found
+
+
+def _output_problems(stem: str, cells) -> list[str]:
+    found = []
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        if cell.get("outputs"):
+            found.append(f"{stem}.ipynb: cell {index} carries outputs")
+        if cell.get("execution_count") is not None:
+            found.append(f"{stem}.ipynb: cell {index} carries an execution count")
     return found
 
 
@@ -98,6 +117,8 @@ def main(argv: list[str]) -> int:
         found = problems()
         for line in found:
             print(line)
+        if not found:
+            print(f"{len(lesson_notebooks())} lessons in {NOTEBOOKS}: all in order")
         return 1 if found else 0
     print(f"usage: python -m rnncourse.lessons [sync|check], got {command!r}", file=sys.stderr)
     return 2

@@ -18,9 +18,23 @@ ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAME = {"torch": "pytorch-cpu"}  # PyPI name -> conda-forge name, where they differ
 
 
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def runtime_requirements() -> dict[str, Requirement]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {Requirement(line).name: Requirement(line) for line in project["dependencies"]}
+    return {Requirement(line).name: Requirement(line) for line in _project()["dependencies"]}
+
+
+def extra_requirements(extra: str) -> dict[str, Requirement]:
+    """The packages of one extra, without rnncourse's references to its own extras."""
+    reqs = [Requirement(line) for line in _project()["optional-dependencies"][extra]]
+    return {req.name: req for req in reqs if req.name != "rnncourse"}
+
+
+def binder_requirements() -> dict[str, Requirement]:
+    """What Binder's environment.yml must hold: the runtime packages plus JupyterLab ([lab])."""
+    return {**runtime_requirements(), **extra_requirements("lab")}
 
 
 def pinned_versions() -> dict[str, str]:
@@ -45,7 +59,7 @@ def conda_dependencies() -> dict[str, str]:
 
 def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
     conda = conda_dependencies()
-    wanted = {CONDA_NAME.get(name, name) for name in runtime_requirements()}
+    wanted = {CONDA_NAME.get(name, name) for name in binder_requirements()}
     listed = set(conda) - {"python", "pip"}
     assert listed == wanted, (
         f"environment.yml lacks {sorted(wanted - listed)}, has extra {sorted(listed - wanted)}"
@@ -54,7 +68,7 @@ def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
 
 def test_environment_yml_uses_the_same_lower_bounds_as_pyproject():
     conda = conda_dependencies()
-    for name, req in runtime_requirements().items():
+    for name, req in binder_requirements().items():
         assert conda[CONDA_NAME.get(name, name)] == str(req.specifier), name
 
 
@@ -65,12 +79,26 @@ def test_environment_yml_is_what_repo2docker_needs():
     assert "pip" in env["dependencies"]
 
 
-def test_every_runtime_package_is_pinned_and_the_pin_satisfies_the_bound():
+def test_every_declared_package_is_pinned_and_the_pin_satisfies_the_bound():
     pins = pinned_versions()
-    for name, req in runtime_requirements().items():
-        assert name in pins, f"{name} is a runtime dependency but requirements.txt does not pin it"
+    declared = dict(runtime_requirements())
+    for extra in ("lab", "test", "dev"):
+        declared.update(extra_requirements(extra))
+    for name, req in declared.items():
+        assert name in pins, f"{name} is declared in pyproject.toml, not pinned in requirements"
         assert req.specifier.contains(Version(pins[name])), f"{name}=={pins[name]} vs {req}"
+    assert set(pins) == set(declared), f"undeclared pins: {set(pins) - set(declared)}"
     assert pins["torch"] == "2.13.0", "torch must stay pinned to the CPU build on local disk"
+
+
+def test_the_runtime_dependencies_hold_no_jupyter_server_and_no_test_tools():
+    # Installing the course into a running kernel (Colab, a hub image) must not pull JupyterLab,
+    # pytest or an ipykernel upgrade into it: those live in the extras.
+    runtime = set(runtime_requirements())
+    assert not runtime & {"jupyterlab", "ipykernel", "jupytext", "nbval", "pytest", "notebook",
+                          "jupyter-client", "jupyter_client", "ipython"}, runtime
+    assert {"numpy", "torch", "ipywidgets", "plotly", "anywidget"} <= runtime
+    assert _project()["optional-dependencies"]["dev"][0] == "rnncourse[lab,test]"
 
 
 def test_postbuild_installs_the_package_and_stops_on_errors():
@@ -136,12 +164,28 @@ def test_make_stops_at_once_on_an_old_python(python_310, target):
     assert "pip install" not in message and "jupyter" not in done.stdout.lower()
 
 
-def test_the_setup_is_skipped_when_nothing_changed():
-    done = subprocess.run(
-        ["make", "--no-print-directory", "-q", ".venv/.installed"],
-        cwd=ROOT, capture_output=True, timeout=60,
-    )
-    assert done.returncode == 0, "make setup would reinstall although nothing changed"
+def test_the_setup_is_skipped_when_nothing_changed(tmp_path):
+    # In a copy of the set-up's inputs, so the answer does not depend on this clone's state
+    # (an edited pyproject.toml here rightly means "set up again").
+    for name in ("Makefile", "requirements.txt", "pyproject.toml", "setup.py"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+        os.utime(tmp_path / name, (1_000_000_000, 1_000_000_000))
+    (tmp_path / ".venv").mkdir()
+    stamp = tmp_path / ".venv" / ".installed"
+    stamp.touch()
+    os.utime(stamp, (1_000_000_100, 1_000_000_100))
+
+    def up_to_date() -> bool:
+        done = subprocess.run(["make", "--no-print-directory", "-q", ".venv/.installed"],
+                              cwd=tmp_path, capture_output=True, timeout=60)
+        return done.returncode == 0
+
+    assert up_to_date(), "make setup would reinstall although nothing changed"
+    for step, name in enumerate(("requirements.txt", "pyproject.toml", "setup.py"), start=1):
+        later = 1_000_000_100 + 200 * step
+        os.utime(tmp_path / name, (later, later))
+        assert not up_to_date(), f"make setup would not reinstall after {name} changed"
+        os.utime(stamp, (later + 100, later + 100))
 
 
 def test_readme_starts_with_the_two_commands():

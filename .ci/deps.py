@@ -1,0 +1,56 @@
+"""Constraints for `make test-deps`: pyproject's declared ranges at their lowest or newest end.
+
+    python .ci/deps.py lowest   # name==lower bound: runtime, [lab], pytest and nbval
+    python .ci/deps.py newest   # the same names, unconstrained (pip takes the newest)
+
+torch is the exception at both ends (stdout's first line says which torch to install): its lower
+bound and its newest release come from PyTorch's CPU index only when that index answers; on
+PyPI they are multi-GB CUDA builds, so otherwise the CPU build pinned in requirements.txt is used.
+"""
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from rnncourse.torch_install import index_reachable, pinned_torch  # noqa: E402
+
+
+def declared() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"]) + list(project["optional-dependencies"]["lab"])
+    # Of the test tools, what runs a lesson: pytest and nbval.
+    lines += [line for line in project["optional-dependencies"]["test"]
+              if re.match(r"^(pytest|nbval)\s*>=", line)]
+    return lines
+
+
+def lower_bound(line: str) -> tuple[str, str]:
+    match = re.match(r"^([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9.]*)", line)
+    if not match:
+        raise ValueError(f"pyproject.toml: expected 'name>=X.Y...', got {line!r}")
+    return match.group(1), match.group(2)
+
+
+def main(end: str) -> int:
+    if end not in ("lowest", "newest"):
+        print(f"usage: python .ci/deps.py lowest|newest, got {end!r}", file=sys.stderr)
+        return 2
+    cpu = index_reachable()
+    bounds = dict(lower_bound(line) for line in declared())
+    torch_min = bounds.pop("torch")
+    if cpu:
+        torch = f"torch=={torch_min}" if end == "lowest" else "torch"
+        print(f"# torch: {torch} --index-url https://download.pytorch.org/whl/cpu")
+    else:
+        print(f"# torch: {pinned_torch()} (CPU index unreachable: torch>={torch_min} untested "
+              "at this end)")
+    for name, version in bounds.items():
+        print(f"{name}=={version}" if end == "lowest" else name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else ""))

@@ -1,0 +1,171 @@
+"""The ``rnncourse`` command: the course for someone who installed it with pip.
+
+::
+
+    rnncourse lessons [DIR] [--update]   copy the lesson notebooks into DIR (default ./rnncourse)
+    rnncourse lab [DIR] [--port N]       the same, then JupyterLab in DIR at the start page
+    rnncourse doctor                     the start page's environment check; exit 1 if off
+    rnncourse report [--results DIR] [--output FILE]   lesson 8's HTML report
+
+Bad arguments (a file where a folder is wanted, a folder that cannot be written, a port in use)
+print one line naming the problem and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from rnncourse.labsave import HOOK
+
+DEFAULT_FOLDER = "rnncourse"
+START = "00_start_here.ipynb"
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (not the usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rnncourse", description="The rnncourse lessons.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lessons = sub.add_parser("lessons", help="copy the lesson notebooks into a folder")
+    lessons.add_argument("folder", nargs="?", default=DEFAULT_FOLDER, metavar="DIR")
+    lessons.add_argument("--update", action="store_true",
+                         help="put a newer lesson beside your changed copy instead of skipping it")
+    lab = sub.add_parser("lab", help="copy the lessons, then open them in JupyterLab")
+    lab.add_argument("folder", nargs="?", default=DEFAULT_FOLDER, metavar="DIR")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    sub.add_parser("doctor", help="check that this Python can run every lesson")
+    report = sub.add_parser("report", help="write lesson 8's HTML report from the results")
+    report.add_argument("--results", metavar="DIR", help="the results folder "
+                        "(default: RNNCOURSE_RESULTS or the course's usual folder)")
+    report.add_argument("--output", metavar="FILE", help="where to write the HTML "
+                        "(default: <results>/08_findings/report.html)")
+    return parser
+
+
+def _copy(folder: str, update: bool) -> Path:
+    from rnncourse.workspace import copy_lessons
+
+    try:
+        report = copy_lessons(folder, update=update)
+    except ValueError as err:
+        raise UsageError(str(err).removeprefix("folder: ")) from err
+    except OSError as err:
+        raise UsageError(f"cannot write the lessons into {folder}: "
+                         f"{err.strerror or err}") from err
+    print("\n".join(report.lines()))
+    return report.folder
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as err:
+            if err.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def lab_command(folder: Path, port: int, open_browser: bool) -> list[str]:
+    """The command that serves ``folder`` in JupyterLab on 127.0.0.1:``port`` at the start page.
+
+    Jupyter makes a random token and prints the URL with it. Saved notebooks carry no widget
+    state (:mod:`rnncourse.labsave`: the lessons rebuild their widgets when run), which keeps an
+    executed lesson small.
+    """
+    command = [
+        sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--LabApp.default_url=/lab/tree/{START}",
+        f"--ContentsManager.pre_save_hook={HOOK}",
+    ]
+    if not open_browser:
+        command.append("--no-browser")
+    if hasattr(os, "getuid") and os.getuid() == 0:  # containers, CI: Jupyter refuses otherwise
+        command.append("--ServerApp.allow_root=True")
+    return command
+
+
+def _lab(folder: str, port: int, open_browser: bool) -> int:
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port: expected a port between 1 and 65535, got {port}")
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError as err:
+        raise UsageError("rnncourse lab needs JupyterLab: pip install 'rnncourse[lab]'") from err
+    from rnncourse.workspace import check_folder
+
+    try:
+        check_folder(folder)
+    except ValueError as err:
+        raise UsageError(str(err).removeprefix("folder: ")) from err
+    if not _port_free(port):
+        raise UsageError(f"port {port} is in use on 127.0.0.1: pick another with --port")
+    target = _copy(folder, update=False)
+    print(f"Starting JupyterLab in {target} on 127.0.0.1:{port}; "
+          "open the URL with its token printed below.", flush=True)
+    try:
+        return subprocess.run(lab_command(target.resolve(), port, open_browser)).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def _doctor() -> int:
+    from rnncourse.environment import check_environment
+
+    report = check_environment()
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _report(results: str | None, output: str | None) -> int:
+    # The one call into lesson 8's code: its public entry point.
+    from rnncourse import findings
+
+    if results is not None and not Path(results).is_dir():
+        raise UsageError(f"--results: expected a results folder, {results} is not a folder")
+    if output is not None and Path(output).is_dir():
+        raise UsageError(f"--output: expected a file name for the HTML, {output} is a folder")
+    try:
+        path = findings.write_report(output, folder=results)
+    except OSError as err:
+        raise UsageError(f"cannot write the report: {err.strerror or err}") from err
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # a bad argument: one line, exit status 2
+    try:
+        if args.command == "lessons":
+            _copy(args.folder, args.update)
+            return 0
+        if args.command == "lab":
+            return _lab(args.folder, args.port, not args.no_browser)
+        if args.command == "doctor":
+            return _doctor()
+        return _report(args.results, args.output)
+    except UsageError as err:
+        print(f"rnncourse {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
