@@ -40,10 +40,22 @@
 # %%
 import sys
 
-if "google.colab" in sys.modules:  # Colab only: elsewhere `make lab` has installed everything
-    # !pip install -q anywidget "rnncourse @ git+https://github.com/rnncourse/rnncourse"
-    from google.colab import output
-    output.enable_custom_widget_manager()
+if "google.colab" in sys.modules:  # Colab only: install this release once per runtime
+    RELEASE = "0.2.0"
+    try:
+        from rnncourse.colab import prepare
+    except ImportError:  # first lesson in this runtime: install, and stop on pip's error
+        import importlib
+        import subprocess
+
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "rnncourse @ git+"
+                              f"https://github.com/rnncourse/rnncourse@v{RELEASE}"],
+                             capture_output=True, text=True)
+        if pip.returncode:
+            raise RuntimeError(f"pip could not install rnncourse {RELEASE}:\n{pip.stderr}") from None
+        importlib.invalidate_caches()
+        from rnncourse.colab import prepare
+    prepare(RELEASE)
 
 import numpy as np
 import plotly.graph_objects as go
@@ -487,3 +499,10 @@ def save_findings(found: dict) -> None:
 findings["config"] = {"recall": RECALL, "adding_T": T_LONG, "budget_cpu_s": BUDGET_S,
                       "seed": SEED}
 save_findings(findings)
+
+# %% [markdown]
+# **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's
+# kernel holds 0.3-0.6 GB, and Binder has about 2 GB for all of them together (closing the tab
+# leaves the kernel running). In JupyterLab: *Kernel > Shut Down Kernel*, or the *Running
+# Terminals and Kernels* panel (the square-in-a-circle icon in the left sidebar), then *Shut
+# Down* next to this lesson.
