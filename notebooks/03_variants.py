@@ -58,6 +58,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from IPython.display import display
+from tqdm.auto import tqdm
 
 from rnncourse import check, figstyle, variants
 from rnncourse.convert import numpy_from_torch
@@ -378,8 +379,11 @@ findings["marked_value"]["gate_means"] = gate_means
 
 # %%
 examples_x, examples_y = variants.marked_value_test_set(setting["T"], 8, seed=7, p=setting["p"])
-explorer = GatesExplorer.from_model(lstm_run.model, examples_x, examples_y,
-                                    title="LSTM (H = 8) trained on the marked-value task")
+# the first live figure of the lesson takes a few seconds to build (plotly's widget loads once)
+with tqdm(total=1, desc="gates explorer: gate traces of 8 examples, live figure") as bar:
+    explorer = GatesExplorer.from_model(lstm_run.model, examples_x, examples_y,
+                                        title="LSTM (H = 8) trained on the marked-value task")
+    bar.update(1)
 display(explorer)
 
 # %% [markdown]

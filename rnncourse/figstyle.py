@@ -114,6 +114,11 @@ def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     the finished figure, so nothing reaches the browser as a later update).
     """
     base = go.Figure(data=data)
+    # Explicit, not only in the template: plotly.js sizes a figure to its container only when
+    # the figure's own layout says autosize (a FigureWidget then fills the notebook column
+    # instead of plotly's default 700 px), and a FigureWidget ignores the template's height.
+    layout.setdefault("height", HEIGHT)
+    layout.setdefault("autosize", True)
     base.update_layout(template=register(), **layout)
     return go.FigureWidget(base) if widget else base
 
@@ -143,6 +148,7 @@ def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: i
             gap = (35 if grid.get("subplot_titles") else 12) / px
         grid.setdefault("vertical_spacing", min(0.3, gap))
     base = make_subplots(rows=rows, cols=cols, **grid)
+    layout.setdefault("autosize", True)  # see figure(): plotly.js reads it from the figure only
     base.update_layout(template=register(), height=px, **layout)
     # subplot titles: make_subplots draws them as annotations at the top of each subplot
     base.update_annotations(font_size=FONT_SIZE + 1)

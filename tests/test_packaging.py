@@ -69,7 +69,7 @@ def test_the_wheel_carries_the_lessons_and_the_command(dist):
         names = wheel.namelist()
         entry_points = wheel.read(f"rnncourse-{VERSION}.dist-info/entry_points.txt").decode()
         metadata = wheel.read(f"rnncourse-{VERSION}.dist-info/METADATA").decode()
-    lessons = [n for n in names if re.match(r"rnncourse/notebooks/\d\d_\w+\.ipynb$", n)]
+    lessons = [n for n in names if re.match(r"rnncourse/notebooks/\d\d[a-z]?_\w+\.ipynb$", n)]
     assert len(lessons) == len(list((ROOT / "notebooks").glob("0*.ipynb"))) >= 9
     assert not any(n.endswith(".py") and "/notebooks/" in n for n in names)
     assert "rnncourse = rnncourse.cli:main" in entry_points

@@ -148,7 +148,8 @@ class GatesExplorer:
         base = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.045,
                              row_heights=[0.2] + [0.16] * 5,
                              subplot_titles=("", *(_TITLES[k] for k in _ROWS)))
-        base.update_layout(template=figstyle.register())  # before the widget is made
+        # before the widget is made; autosize: fill the column (see figstyle.figure)
+        base.update_layout(template=figstyle.register(), autosize=True)
         fig = go.FigureWidget(base)
         fig.add_scatter(x=steps, y=np.zeros(T), mode="markers", name="input value",
                         marker=dict(color=figstyle.GREY, size=5), row=1, col=1)

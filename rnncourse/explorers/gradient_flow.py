@@ -265,7 +265,7 @@ class CliffExplorer:
         self.bounds = (ws[0], ws[-1], bs[0], bs[-1])
         # the gap between the panels holds the map's colorbar and the loss plot's tick labels
         fig = figstyle.subplots(1, 2, widget=True, column_widths=[0.6, 0.4],
-                                horizontal_spacing=0.2,
+                                horizontal_spacing=0.25, height_px=500,
                                 subplot_titles=("log10 L(w, b) and the descent paths",
                                                 "loss along each path"))
         fig.add_contour(x=ws, y=bs, z=np.log10(loss), colorscale="Viridis", ncontours=30,
@@ -289,7 +289,11 @@ class CliffExplorer:
         fig.update_yaxes(title_text="b", range=[bs[0], bs[-1]], row=1, col=1)
         fig.update_xaxes(title_text="step", row=1, col=2)
         fig.update_yaxes(**figstyle.LOG, row=1, col=2)
-        fig.update_layout(uirevision="keep")
+        # the legend goes below the panels: beside them it would take a quarter of the width,
+        # and a FigureWidget drawn before its output is laid out starts at plotly's 700 px
+        fig.update_layout(uirevision="keep", margin=dict(b=110),
+                          legend=dict(orientation="h", x=0, xanchor="left", y=-0.28,
+                                      yanchor="top"))
         self.figure = fig
         self.figure.add_class("rnncourse-cliff-figure")
         self.widget = widgets.VBox([widgets.HBox([self.lr, self.threshold]), self.label,
