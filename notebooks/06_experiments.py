@@ -200,7 +200,7 @@ print(f"baselines (test MSE, normalised): seasonal naive {naive:.3f}, persistenc
 forecasts = {}
 for name, spec in CELLS.items():
     r = experiments.forecast_run(data, spec["cell"], hidden_size=32, steps=400, lr=3e-3,
-                                 seed=SEED, eval_every=50)
+                                 seed=SEED, eval_every=50, progress=True)
     forecasts[name] = r
     save_result(LESSON, f"sunspots_{name}", r)
     summary.append(experiments.summary_row("sunspots, 1 year ahead", name, r, metric="test MSE",

@@ -7,7 +7,7 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from rnncourse.explorers.coalesce import Coalescer, replay_burst
+from rnncourse.explorers.coalesce import Coalescer, replay_burst, run_on_own_loop
 
 
 def _counting(slider):
@@ -44,7 +44,7 @@ def test_flush_runs_a_pending_redraw_now():
         updates.flush()  # nothing pending: nothing drawn
         assert drawn == [7]
 
-    asyncio.run(from_browser())
+    run_on_own_loop(from_browser)
 
 
 def test_a_long_burst_still_redraws_every_max_wait():
@@ -138,3 +138,22 @@ def test_every_explorer_shows_the_last_of_forty_fast_changes_at_once(which):
     limit = explorer.updates.delay + 3 * one + 0.1
     assert catch_up <= limit, (f"{which}: {catch_up:.2f} s from the last change to the figure, "
                                f"more than {limit:.2f} s ({one * 1e3:.0f} ms a redraw)")
+
+
+def test_a_burst_replays_inside_a_running_event_loop():
+    # Playwright's sync API (the browser tests, earlier in the same pytest run) leaves an event
+    # loop running in the main thread; asyncio.run alone then refuses to start.
+    import threading
+
+    slider = widgets.IntSlider(value=0, min=0, max=10)
+    drawn, updates = _counting(slider)
+
+    async def inside():
+        return replay_burst(slider, range(1, 6), updates, interval=0.005)
+
+    result = {}
+    # a thread of its own, so that the loop asyncio.run starts there is surely the running one
+    thread = threading.Thread(target=lambda: result.update(catch_up=asyncio.run(inside())))
+    thread.start()
+    thread.join()
+    assert drawn[-1] == 5 and result["catch_up"] < 0.5

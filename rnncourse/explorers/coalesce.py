@@ -29,7 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 
-__all__ = ["Coalescer", "DELAY_S", "MAX_WAIT_S", "replay_burst"]
+__all__ = ["Coalescer", "DELAY_S", "MAX_WAIT_S", "replay_burst", "run_on_own_loop"]
 
 DELAY_S = 0.05     # quiet time after the last change from the browser before redrawing
 MAX_WAIT_S = 0.4   # during a long burst, redraw at least this often
@@ -130,8 +130,8 @@ def replay_burst(control, values, coalescer: Coalescer, *, interval: float = 0.0
     exactly as ipywidgets applies a message) arriving every ``interval`` seconds on an event
     loop, the way the kernel receives key presses: a message is handled when it has arrived and
     the previous one is done. Returns the time from the last message's arrival to the end of the
-    redraw that showed it. Needs no running loop (it runs its own); not for use inside a kernel
-    cell, whose loop is already running.
+    redraw that showed it. Runs on an event loop of its own (on another thread where this
+    thread's loop is already running: :func:`run_on_own_loop`).
     """
     values = list(values)
     coalescer.error = None
@@ -156,4 +156,30 @@ def replay_burst(control, values, coalescer: Coalescer, *, interval: float = 0.0
             raise RuntimeError(f"the redraw failed: {coalescer.error!r}") from coalescer.error
         return coalescer.last_redraw_done - last
 
-    return asyncio.run(burst())
+    return run_on_own_loop(burst)
+
+
+def run_on_own_loop(make_coroutine):
+    """``asyncio.run(make_coroutine())``, on a thread of its own when this thread's event loop
+    is already running (inside a kernel, or after Playwright's sync API in the same process)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(make_coroutine())
+        except BaseException as err:  # handed back to the caller's thread below
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, name="rnncourse-replay")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
