@@ -3,9 +3,10 @@
     python .ci/deps.py lowest   # name==lower bound: runtime, [lab], pytest and nbval
     python .ci/deps.py newest   # the same names, unconstrained (pip takes the newest)
 
-torch is the exception at both ends (stdout's first line says which torch to install): its lower
-bound and its newest release come from PyTorch's CPU index only when that index answers; on
-PyPI they are multi-GB CUDA builds, so otherwise the CPU build pinned in requirements.txt is used.
+torch comes first (stdout's first line says which torch to install and from where): its lower
+bound, or its newest release, from PyTorch's CPU index when that index answers, else from the
+default index. On PyPI both are CUDA builds (several GB to download, run on the CPU): slow, but
+each end is then really tested, not replaced by the pinned build.
 """
 
 import re
@@ -15,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from rnncourse.torch_install import index_reachable, pinned_torch  # noqa: E402
+from rnncourse.torch_install import index_reachable  # noqa: E402
 
 
 def declared() -> list[str]:
@@ -41,12 +42,12 @@ def main(end: str) -> int:
     cpu = index_reachable()
     bounds = dict(lower_bound(line) for line in declared())
     torch_min = bounds.pop("torch")
+    torch = f"torch=={torch_min}" if end == "lowest" else "torch"
     if cpu:
-        torch = f"torch=={torch_min}" if end == "lowest" else "torch"
         print(f"# torch: {torch} --index-url https://download.pytorch.org/whl/cpu")
     else:
-        print(f"# torch: {pinned_torch()} (CPU index unreachable: torch>={torch_min} untested "
-              "at this end)")
+        print(f"# torch: {torch} (CPU index unreachable: the default index's build, on PyPI "
+              "a CUDA build of several GB)")
     for name, version in bounds.items():
         print(f"{name}=={version}" if end == "lowest" else name)
     return 0
