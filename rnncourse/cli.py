@@ -76,6 +76,8 @@ def _grading_parsers(sub) -> None:
                        help="seconds for one notebook's cells (default 120)")
     grade.add_argument("--check-timeout", type=float, default=30.0,
                        help="seconds for one exercise's check (default 30)")
+    grade.add_argument("--memory-mb", type=int, default=4096,
+                       help="address space of each kernel in MB (default 4096)")
     grade.add_argument("--jobs", type=int, default=1, help="students graded at once")
     grade.add_argument("--nbgrader-db", metavar="FILE",
                        help="also write the grades into this nbgrader gradebook (SQLite)")
@@ -113,7 +115,8 @@ def _grade(args) -> int:
     isolation = True if args.require_isolation else False if args.no_isolation else None
     try:
         run = grade(args.submissions, args.out, exercises=exercises, feedback=args.feedback,
-                    limits=Limits(timeout=args.timeout, check_timeout=args.check_timeout),
+                    limits=Limits(timeout=args.timeout, check_timeout=args.check_timeout,
+                                  memory_mb=args.memory_mb),
                     jobs=args.jobs, isolation=isolation)
         if args.nbgrader_db:
             from rnncourse.grading.nbgrader_export import export
