@@ -6,6 +6,8 @@
     rnncourse lab [DIR] [--port N]       the same, then JupyterLab in DIR at the start page
     rnncourse doctor                     the start page's environment check; exit 1 if off
     rnncourse report [--results DIR] [--output FILE]   lesson 8's HTML report
+    rnncourse assign OUT                 the student version of every lesson (solutions off)
+    rnncourse grade SUBMISSIONS --out gradebook.csv   run and check every student's notebooks
 
 Bad arguments (a file where a folder is wanted, a folder that cannot be written, a port in use)
 print one line naming the problem and exit with status 2.
@@ -55,7 +57,80 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: RNNCOURSE_RESULTS or the course's usual folder)")
     report.add_argument("--output", metavar="FILE", help="where to write the HTML "
                         "(default: <results>/08_findings/report.html)")
+    _grading_parsers(sub)
     return parser
+
+
+def _grading_parsers(sub) -> None:
+    """The instructors' commands (docs/instructors.md)."""
+    assign = sub.add_parser("assign", help="write the student version of every lesson")
+    assign.add_argument("folder", metavar="OUT")
+    grade = sub.add_parser("grade", help="run and check every student's notebooks")
+    grade.add_argument("submissions", metavar="SUBMISSIONS")
+    grade.add_argument("--out", required=True, metavar="CSV", help="the gradebook to write")
+    grade.add_argument("--feedback", metavar="DIR",
+                       help="one HTML page per student (default: <CSV name>-feedback/)")
+    grade.add_argument("--exercises", metavar="NAMES",
+                       help="comma-separated exercises to check (default: all of them)")
+    grade.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds for one notebook's cells (default 120)")
+    grade.add_argument("--check-timeout", type=float, default=30.0,
+                       help="seconds for one exercise's check (default 30)")
+    grade.add_argument("--memory-mb", type=int, default=4096,
+                       help="address space of each kernel in MB (default 4096)")
+    grade.add_argument("--jobs", type=int, default=1, help="students graded at once")
+    grade.add_argument("--nbgrader-db", metavar="FILE",
+                       help="also write the grades into this nbgrader gradebook (SQLite)")
+    grade.add_argument("--assignment", default="rnncourse",
+                       help="the assignment's name in the nbgrader gradebook")
+    fence = grade.add_mutually_exclusive_group()
+    fence.add_argument("--require-isolation", action="store_true",
+                       help="stop unless kernels can be fenced with Landlock")
+    fence.add_argument("--no-isolation", action="store_true",
+                       help="do not fence kernels with Landlock")
+
+
+def _assign(folder: str) -> int:
+    from rnncourse.grading.assign import assign
+
+    try:
+        written = assign(folder)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    except OSError as err:
+        raise UsageError(f"cannot write the student version into {folder}: "
+                         f"{err.strerror or err}") from err
+    count = sum(len(v) for v in written.values())
+    print(f"wrote the student version of {len(written)} lessons ({count} exercises) into "
+          f"{folder}; show_solution is off there")
+    return 0
+
+
+def _grade(args) -> int:
+    from rnncourse.grading.grade import Limits, grade
+
+    exercises = None
+    if args.exercises:
+        exercises = [name.strip() for name in args.exercises.split(",") if name.strip()]
+    isolation = True if args.require_isolation else False if args.no_isolation else None
+    try:
+        run = grade(args.submissions, args.out, exercises=exercises, feedback=args.feedback,
+                    limits=Limits(timeout=args.timeout, check_timeout=args.check_timeout,
+                                  memory_mb=args.memory_mb),
+                    jobs=args.jobs, isolation=isolation)
+        if args.nbgrader_db:
+            from rnncourse.grading.nbgrader_export import export
+
+            export(run, args.nbgrader_db, args.assignment)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    except OSError as err:
+        raise UsageError(f"cannot write the gradebook: {err.strerror or err}") from err
+    for g in run.grades:
+        print(f"{g.id}: {g.score}/{len(run.exercises)} {g.status}")
+    print(f"wrote {run.gradebook} and {len(run.grades)} feedback pages in {run.feedback}"
+          + ("" if run.isolated else " (kernels NOT fenced: Landlock unavailable or off)"))
+    return 0
 
 
 def _copy(folder: str, update: bool) -> Path:
@@ -161,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args.folder, args.port, not args.no_browser)
         if args.command == "doctor":
             return _doctor()
+        if args.command == "assign":
+            return _assign(args.folder)
+        if args.command == "grade":
+            return _grade(args)
         return _report(args.results, args.output)
     except UsageError as err:
         print(f"rnncourse {args.command}: {err}", file=sys.stderr)

@@ -16,8 +16,8 @@ Layout: one module per exercise family (``rnn_step``, ``rnn_seq``, ``finite_diff
 reference, catalogue, template and solution in a :class:`Spec`; ``_table.TABLE`` lists them,
 and this module makes one check per row, named after the exercise (``check.rnn_step_forward``,
 never ``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
-``show_solution(name)`` shows the reference's source; ``template(name)`` gives a stub to start
-from.
+``show_solution(name)`` shows the reference's source (except in an assignment, where
+``solutions_off()`` says why it refuses); ``template(name)`` gives a stub to start from.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import inspect
 
 from ._engine import Problem
 from ._engine import run as _run
-from ._solutions import show_solution, solution_source, template
+from ._solutions import SolutionsOff, show_solution, solution_source, solutions_off, template
 from ._spec import Spec
 from ._table import TABLE
 from ._verdict import Verdict
@@ -94,4 +94,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EXERCISES", "Verdict", "show_solution", "solution_source", "template", *_CHECKS]
+__all__ = ["EXERCISES", "SolutionsOff", "Verdict", "show_solution", "solution_source",
+           "solutions_off", "template", *_CHECKS]

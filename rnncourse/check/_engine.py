@@ -367,6 +367,13 @@ def _error_hint(ex, case, exc) -> str:
     return "Read the error and the line it points to."
 
 
+def _stuck(name) -> str:
+    """The pointer to the course's answer, left out where the solutions are off."""
+    from ._solutions import solutions_off
+
+    return "" if solutions_off() else f" Stuck? `check.show_solution(\"{name}\")`."
+
+
 def _verdict(ex, passed, status, message, **details) -> Verdict:
     details = {"exercise": ex.name, "status": status, **details}
     return Verdict(passed, message, details)
@@ -428,7 +435,7 @@ def _run(ex: Exercise, fn, options: dict, cases) -> Verdict:
                    else "it returned None; if you did write it, a `return` is missing")
             return _verdict(ex, False, "not implemented",
                             f"Not implemented yet: {why}. Replace the stub with your code and run "
-                            f"the cell again. Stuck? `check.show_solution(\"{ex.name}\")`.", **info)
+                            f"the cell again.{_stuck(ex.name)}", **info)
         if exc is not None:
             described = "; ".join(
                 describe_arg(n, v, ex.input_dims.get(n), case.sizes)
