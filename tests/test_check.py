@@ -12,10 +12,12 @@ import pytest
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.memory import memory_forward as ref_memory_forward
 from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
 from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_backward as ref_lstm_seq_backward
 from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
 from rnncourse.np_lstm import lstm_step_forward as ref_lstm
 from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
@@ -23,6 +25,7 @@ from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
 from rnncourse.np_softmax_loss import temporal_softmax_loss as ref_softmax_loss
+from rnncourse.scan import sequential as ref_linear_recurrence
 
 REFERENCES = {
     "rnn_step_forward": ref_rnn_step_forward,
@@ -39,6 +42,9 @@ REFERENCES = {
     "embedding_forward": ref_embedding_forward,
     "embedding_backward": ref_embedding_backward,
     "temporal_softmax_loss": ref_softmax_loss,
+    "lstm_backward": ref_lstm_seq_backward,
+    "memory_forward": ref_memory_forward,
+    "linear_recurrence": ref_linear_recurrence,
 }
 
 
@@ -637,6 +643,12 @@ def _pack(name, out):
         return out["loss"], out["dlogits"]
     if name in ("rnn_backward", "rnn_backward_truncated"):
         return out["dx"], out["dh0"], grads
+    if name == "lstm_backward":
+        return out["dx"], out["dh0"], out["dc0"], grads
+    if name == "memory_forward":
+        return out["y"], out["S"]
+    if name == "linear_recurrence":
+        return out["h"]
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
     return (clipped, out["norm"]) if "norm" in out else clipped
 
