@@ -13,6 +13,7 @@ from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
 from rnncourse.memory import memory_forward as ref_memory_forward
+from rnncourse.np_attention import additive_attention as ref_attention
 from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
 from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
@@ -43,6 +44,7 @@ REFERENCES = {
     "embedding_backward": ref_embedding_backward,
     "temporal_softmax_loss": ref_softmax_loss,
     "lstm_backward": ref_lstm_seq_backward,
+    "additive_attention": ref_attention,
     "memory_forward": ref_memory_forward,
     "linear_recurrence": ref_linear_recurrence,
 }
@@ -652,6 +654,8 @@ def _pack(name, out):
         return out["dx"], out["dh0"], grads
     if name == "lstm_backward":
         return out["dx"], out["dh0"], out["dc0"], grads
+    if name == "additive_attention":
+        return out["context"], out["weights"]
     if name == "memory_forward":
         return out["y"], out["S"]
     if name == "linear_recurrence":

@@ -16,6 +16,7 @@ from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
 from rnncourse.memory import memory_forward as ref_memory_forward
+from rnncourse.np_attention import additive_attention as ref_attention
 from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
 from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
@@ -376,6 +377,8 @@ SLOW_CASES = {  # the reference passing, and a wrong answer that searches the wh
         v * 1.1 for v in ref_softmax_loss(z, y, m))],
     "lstm_backward": [ref_lstm_seq_backward, lambda d, c: tuple(
         v * 1.1 if not isinstance(v, dict) else v for v in ref_lstm_seq_backward(d, c))],
+    "additive_attention": [ref_attention, lambda *a: tuple(
+        v * 1.1 for v in ref_attention(*a))],
     "memory_forward": [ref_memory_forward, lambda *a: tuple(
         v * 1.1 for v in ref_memory_forward(*a))],
     "linear_recurrence": [ref_linear_recurrence, lambda a, b, h0: ref_linear_recurrence(

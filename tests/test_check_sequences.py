@@ -1,5 +1,5 @@
-"""The exercises over whole sequences added with issue 18: ``lstm_backward`` (lesson 3),
-``memory_forward`` and ``linear_recurrence`` (lesson 7b).
+"""The exercises added with issue 18: ``lstm_backward`` (lesson 3), ``additive_attention``
+(lesson 7), ``memory_forward`` and ``linear_recurrence`` (lesson 7b).
 
 Each learner function here is written by hand, the way a learner would, with knobs for the
 classic slips (all off: correct), independently of the checks' catalogues. The generic tests
@@ -300,3 +300,67 @@ def test_memory_all_states_returned_gets_the_shape():
 
     failing(check.memory_forward(every_state),
             "S: expected shape (B, D_v, D_k) = (3, 4, 4), got (4, 3, 4, 4)")
+
+
+# --- additive_attention --------------------------------------------------------------------------
+
+def attend(query, states, mask, p, *, axis=0, tanh=True, pad="inf", stable=True, weighted=True):
+    S, B, _ = states.shape
+    e = np.zeros((S, B))
+    for i in range(S):
+        a = query @ p["W"].T + states[i] @ p["U"].T
+        e[i] = (np.tanh(a) if tanh else a) @ p["v"]
+    if pad == "inf":
+        e = np.where(mask, e, -np.inf)
+    elif pad == "zero":
+        e = np.where(mask, e, 0.0)
+    z = np.exp(e - e.max(axis=axis, keepdims=True)) if stable else np.exp(e)
+    w = z / z.sum(axis=axis, keepdims=True)
+    if pad == "after":
+        w = w * mask
+    c = sum(w[i][:, None] * states[i] for i in range(S)) if weighted else states.mean(axis=0)
+    return c, w
+
+
+def test_attention_by_hand_passes():
+    assert check.additive_attention(attend).passed
+
+
+def test_attention_softmax_over_the_batch():
+    verdict = failing(check.additive_attention(lambda *a: attend(*a, axis=1)), "wrong axis")
+    assert verdict.details["mistake"] == "softmax_over_batch"
+
+
+def test_attention_padding_scored_zero_or_masked_late():
+    verdict = failing(check.additive_attention(lambda *a: attend(*a, pad="zero")),
+                      "set to 0, not -inf")
+    assert verdict.details["mistake"] == "mask_zero_score"
+    failing(check.additive_attention(lambda *a: attend(*a, pad="after")), "after the softmax")
+    failing(check.additive_attention(lambda *a: attend(*a, pad="none")), "mask is ignored")
+
+
+def test_attention_without_tanh_or_weights():
+    failing(check.additive_attention(lambda *a: attend(*a, tanh=False)), "forgot the tanh")
+    failing(check.additive_attention(lambda *a: attend(*a, weighted=False)),
+            "context differs", "weights is right", "*weighted* sum")
+
+
+def test_attention_unstable_softmax_is_told_to_subtract_the_max():
+    failing(check.additive_attention(lambda *a: attend(*a, stable=False)), "NaN",
+            "subtract each column's largest real score", "scores up to=1000")
+
+
+def test_attention_two_slips_say_where_the_weights_go_wrong():
+    def two_slips(query, states, mask, p):  # scores scaled, padding scored 0
+        c, _ = attend(query, states, mask, p)
+        e = np.stack([np.tanh(query @ p["W"].T + states[i] @ p["U"].T) @ p["v"]
+                      for i in range(states.shape[0])]) * 1.5
+        e = np.where(mask, e, 0.0)
+        z = np.exp(e - e.max(axis=0))
+        w = z / z.sum(axis=0)
+        return np.einsum("sb,sbk->bk", w, states), w
+
+    verdict = failing(check.additive_attention(two_slips), "no mistake from the course's",
+                      "not 0 at the padded positions", "weights wrong at 8 real positions",
+                      "(i=0, b=0)")
+    assert verdict.details["mistake"] is None

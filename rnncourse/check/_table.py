@@ -6,6 +6,7 @@ their rows. Adding an exercise is one family module declaring a :class:`Spec` an
 from __future__ import annotations
 
 from . import (
+    attention_step,
     clip,
     embedding,
     finite_diff,
@@ -34,6 +35,7 @@ TABLE = (
     embedding.FORWARD,     # lesson 6
     embedding.BACKWARD,    # lesson 6
     softmax_loss.LOSS,     # lesson 6
+    attention_step.ATTENTION,  # lesson 7
     linear_memory.MEMORY,  # lesson 7b
     linear_memory.RECURRENCE,  # lesson 7b
 )
