@@ -6,6 +6,8 @@ deliberate slip), independently of the check's own mistake catalogue.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -715,6 +717,24 @@ def test_every_exercise_has_a_row_with_its_lesson():
 
     assert len(TABLE) >= 10 and [spec.name for spec in TABLE] == list(check.EXERCISES)
     assert all(spec.lesson[:2].isdigit() for spec in TABLE)
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_every_exercise_is_asked_for_in_its_lesson(name):
+    """Its lesson has the exercise cell (the learner's stub, checked) and a cell asserting the
+    reference passes; no cell shows the solution above the exercise."""
+    from pathlib import Path
+
+    from rnncourse.check._table import SPECS
+
+    source = (Path(__file__).resolve().parents[1] / "notebooks"
+              / f"{SPECS[name].lesson}.py").read_text()
+    asked = source.find(f"check.{name}(my_{name})")
+    assert asked > 0, f"{SPECS[name].lesson} has no `check.{name}(my_{name})` cell"
+    assert f"def my_{name}(" in source
+    assert re.search(rf"assert check\.{name}\((?!my_).*\)\.passed", source), name
+    shown = source.find(f"show_solution(\"{name}\")\n")
+    assert shown == -1 or shown > asked
 
 
 def rnn_loop(x, h0, p, activation="tanh", *, carry=True, shift=False):
