@@ -128,6 +128,18 @@ print(f"slider at {slider.value}: the figure was redrawn ({len(after)} points)")
 # off (which output, which gate, which time step, transposed weights, a missing bias, ...). A
 # check never raises an error into your notebook. Stuck? `check.show_solution("rnn_step_forward")`
 # shows the reference solution.
+#
+# Every exercise you pass is kept in the results folder. This table lists them all, with the
+# lesson each is in; run it again whenever you want to see where you are
+# (`check.reset_progress()` starts over):
+
+# %%
+from rnncourse import check
+
+progress = check.progress()
+display(progress)
+assert progress.total == len(check.EXERCISES) >= 16
+assert set(progress.passed) <= set(check.EXERCISES)
 
 # %% [markdown]
 # ## Running the course

@@ -322,6 +322,7 @@ check.rnn_backward_truncated(my_rnn_backward_truncated)
 from rnncourse.gradcheck import numerical_gradient
 
 assert check.rnn_forward(rnn_forward).passed  # the references pass their own checks
+assert check.rnn_step_backward(rnn_step_backward).passed
 assert check.numerical_gradient(numerical_gradient).passed
 assert check.rnn_backward_truncated(lambda dh, cache, k: rnn_backward(dh, cache, truncate=k)).passed
 

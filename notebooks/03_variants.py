@@ -618,6 +618,32 @@ from rnncourse.np_lstm import lstm_step_backward
 assert check.lstm_step_backward(lstm_step_backward).passed  # the reference passes its own check
 
 # %% [markdown]
+# ## Exercise 1c: back through time in an LSTM
+#
+# Write `my_lstm_backward(dh, cache)` for the course's `lstm_forward`: `dh` $(T, B, H)$ is the
+# loss's direct gradient at every $h_t$; the cache holds `x`, `h0`, `c0`, `h`, `c`, `tanh_c`,
+# `gates` (a dict of `i, f, g, o`, each $(T, B, H)$) and `params`. Loop from $t = T-1$ down to
+# 0 and carry **two** gradients back: `dh_carry` into $h_{t-1}$ and `dc_carry` into $c_{t-1}$
+# (the step backward's `dc_prev`, the cell's long path). Step $t$'s previous states are
+# `h[t-1]`, `c[t-1]`, except at $t = 0$, where they are `h0` and `c0` (numpy's `c[-1]` is the
+# *last* step). Return `(dx, dh0, dc0, grads)`, the weight gradients summed over time. You may
+# call `lstm_step_backward` on a step cache you rebuild from the sequence cache.
+# `check.show_solution("lstm_backward")` shows the course's version once you have tried.
+
+# %%
+def my_lstm_backward(dh, cache):
+    # Your code here: for t = T-1 .. 0, one step backward with (dh[t] + dh_carry, dc_carry).
+    raise NotImplementedError
+
+
+check.lstm_backward(my_lstm_backward)
+
+# %%
+from rnncourse.np_lstm import lstm_backward
+
+assert check.lstm_backward(lstm_backward).passed  # the reference passes its own check
+
+# %% [markdown]
 # ## Exercise 2: one GRU step, torch form
 #
 # Write `my_gru_step_forward(x, h_prev, params)`: `params` has `W_xk`, `W_hk`, `b_k` for `k` in

@@ -168,6 +168,33 @@ assert torch.allclose(cropped_alpha[:, 0], alpha[:4, 1]) and torch.allclose(crop
 print("weights of sequence 1 (length 4):", np.round(alpha[:, 1].detach().numpy(), 3))
 
 # %% [markdown]
+# ### Exercise: additive attention in numpy
+#
+# Write `my_additive_attention(query, states, mask, params)` for one query: `query` $(B, Q)$,
+# `states` $(S, B, K)$, `mask` $(S, B)$ bools (True at real positions), `params` a dict with
+# `W` $(A, Q)$, `U` $(A, K)$, `v` $(A,)$. Compute the scores $e_i = v^\top \tanh(W s + U h_i)$
+# $(S, B)$, set the padded ones to $-\infty$, softmax over the source axis (axis 0; subtract
+# the largest score first: one case has scores near 1000), and return `(context, weights)`,
+# $(B, K)$ and $(S, B)$. The check says which positions of which sequence come out wrong.
+# `check.show_solution("additive_attention")` shows the course's version once you have tried.
+
+# %%
+from rnncourse import check
+
+
+def my_additive_attention(query, states, mask, params):
+    # Your code here: scores, -inf at padding, a stable softmax over axis 0, the weighted sum.
+    raise NotImplementedError
+
+
+check.additive_attention(my_additive_attention)
+
+# %%
+from rnncourse.np_attention import additive_attention
+
+assert check.additive_attention(additive_attention).passed  # the reference passes its own check
+
+# %% [markdown]
 # ## Two tasks with a known alignment
 #
 # To *check* an alignment we need tasks where we know which input each output comes from.

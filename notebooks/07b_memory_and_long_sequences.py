@@ -202,6 +202,31 @@ fig.show()
 # v_t k_t^\top$ is linear in $S$, it is itself a linear recurrence, the subject of the rest of
 # this lesson (`memory.memory_torch` runs it through the scan below).
 #
+# ### Exercise 1: write the memory
+#
+# Write `my_memory_forward(k, v, q, decay)`: `k` and `q` are $(T, B, D_k)$, `v` is
+# $(T, B, D_v)$, the memory starts empty, $S_0 = 0$. At each step write first,
+# $S_t = \lambda S_{t-1} + v_t k_t^\top$ (a $(B, D_v, D_k)$ array), then read, $y_t = S_t q_t$.
+# Return `(y, S)`: every read $(T, B, D_v)$ and the final memory $S_T$. The check runs it with
+# $D_k \ne D_v$, $B = 1$ and $T = 1$, and names the slip (read before the write, a transposed
+# outer product, the decay on the new write, ...). `check.show_solution("memory_forward")`
+# shows the course's version once you have tried.
+
+# %%
+from rnncourse import check
+
+
+def my_memory_forward(k, v, q, decay):
+    # Your code here: S = decay * S + outer(v_t, k_t) for every t, then y_t = S q_t.
+    raise NotImplementedError
+
+
+check.memory_forward(my_memory_forward)
+
+# %%
+assert check.memory_forward(memory.memory_forward).passed  # the reference passes its own check
+
+# %% [markdown]
 # ## 2 · Linear recurrences and the parallel scan
 #
 # A GRU's update $h_t = (1 - z_t) h_{t-1} + z_t \tilde h_t$ would be linear in $h_{t-1}$ if the
@@ -260,6 +285,26 @@ except ValueError as err:
 print("log-space form with a_t = -0.2:", refusal)
 assert "a_t > 0" in refusal
 findings["scan_checks"] = checks
+
+# %% [markdown]
+# ### Exercise 2: the recurrence, step by step
+#
+# Write `my_linear_recurrence(a, b, h0)`: `a`, `b` are $(T, B, H)$, `h0` is $(B, H)$; return
+# `h` $(T, B, H)$ with `h[t]` the state after step t, $h_t = a_t \odot h_{t-1} + b_t$ (so
+# `h[0] = a[0] * h0 + b[0]`). A loop is the definition; a scan written with the operator above
+# passes too, if it composes the maps in the right order. `check.show_solution(
+# "linear_recurrence")` shows the course's loop once you have tried.
+
+# %%
+def my_linear_recurrence(a, b, h0):
+    # Your code here: h = a[t] * h + b[t] for every t, collecting each h.
+    raise NotImplementedError
+
+
+check.linear_recurrence(my_linear_recurrence)
+
+# %%
+assert check.linear_recurrence(scan.sequential).passed  # the reference passes its own check
 
 # %%
 Ts = 2 ** np.arange(0, 15)

@@ -6,16 +6,21 @@ deliberate slip), independently of the check's own mistake catalogue.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from rnncourse import check
 from rnncourse.clipping import clip_grad_norm as ref_clip
 from rnncourse.gradcheck import numerical_gradient as ref_numerical_gradient
+from rnncourse.memory import memory_forward as ref_memory_forward
+from rnncourse.np_attention import additive_attention as ref_attention
 from rnncourse.np_embedding import embedding_backward as ref_embedding_backward
 from rnncourse.np_embedding import embedding_forward as ref_embedding_forward
 from rnncourse.np_gru import gru_step_backward as ref_gru_backward
 from rnncourse.np_gru import gru_step_forward as ref_gru
+from rnncourse.np_lstm import lstm_backward as ref_lstm_seq_backward
 from rnncourse.np_lstm import lstm_step_backward as ref_lstm_backward
 from rnncourse.np_lstm import lstm_step_forward as ref_lstm
 from rnncourse.np_rnn import rnn_backward as ref_rnn_backward
@@ -23,6 +28,7 @@ from rnncourse.np_rnn import rnn_forward as ref_rnn_forward
 from rnncourse.np_rnn import rnn_step_backward as ref_rnn_step_backward
 from rnncourse.np_rnn import rnn_step_forward as ref_rnn_step_forward
 from rnncourse.np_softmax_loss import temporal_softmax_loss as ref_softmax_loss
+from rnncourse.scan import sequential as ref_linear_recurrence
 
 REFERENCES = {
     "rnn_step_forward": ref_rnn_step_forward,
@@ -39,7 +45,18 @@ REFERENCES = {
     "embedding_forward": ref_embedding_forward,
     "embedding_backward": ref_embedding_backward,
     "temporal_softmax_loss": ref_softmax_loss,
+    "lstm_backward": ref_lstm_seq_backward,
+    "additive_attention": ref_attention,
+    "memory_forward": ref_memory_forward,
+    "linear_recurrence": ref_linear_recurrence,
 }
+
+
+
+@pytest.fixture(autouse=True)
+def own_results_folder(tmp_path, monkeypatch):
+    """Passing checks record the learner's progress: keep it out of the repository's folder."""
+    monkeypatch.setenv("RNNCOURSE_RESULTS", str(tmp_path))
 
 
 def sigmoid(a):
@@ -637,6 +654,14 @@ def _pack(name, out):
         return out["loss"], out["dlogits"]
     if name in ("rnn_backward", "rnn_backward_truncated"):
         return out["dx"], out["dh0"], grads
+    if name == "lstm_backward":
+        return out["dx"], out["dh0"], out["dc0"], grads
+    if name == "additive_attention":
+        return out["context"], out["weights"]
+    if name == "memory_forward":
+        return out["y"], out["S"]
+    if name == "linear_recurrence":
+        return out["h"]
     clipped = [out[k] for k in sorted(k for k in out if k.startswith("clipped"))]
     return (clipped, out["norm"]) if "norm" in out else clipped
 
@@ -692,6 +717,24 @@ def test_every_exercise_has_a_row_with_its_lesson():
 
     assert len(TABLE) >= 10 and [spec.name for spec in TABLE] == list(check.EXERCISES)
     assert all(spec.lesson[:2].isdigit() for spec in TABLE)
+
+
+@pytest.mark.parametrize("name", check.EXERCISES)
+def test_every_exercise_is_asked_for_in_its_lesson(name):
+    """Its lesson has the exercise cell (the learner's stub, checked) and a cell asserting the
+    reference passes; no cell shows the solution above the exercise."""
+    from pathlib import Path
+
+    from rnncourse.check._table import SPECS
+
+    source = (Path(__file__).resolve().parents[1] / "notebooks"
+              / f"{SPECS[name].lesson}.py").read_text()
+    asked = source.find(f"check.{name}(my_{name})")
+    assert asked > 0, f"{SPECS[name].lesson} has no `check.{name}(my_{name})` cell"
+    assert f"def my_{name}(" in source
+    assert re.search(rf"assert check\.{name}\((?!my_).*\)\.passed", source), name
+    shown = source.find(f"show_solution(\"{name}\")\n")
+    assert shown == -1 or shown > asked
 
 
 def rnn_loop(x, h0, p, activation="tanh", *, carry=True, shift=False):

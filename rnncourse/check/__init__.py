@@ -18,6 +18,8 @@ and this module makes one check per row, named after the exercise (``check.rnn_s
 never ``check.check_rnn_step_forward``). ``_engine`` is the machinery they share.
 ``show_solution(name)`` shows the reference's source (except in an assignment, where
 ``solutions_off()`` says why it refuses); ``template(name)`` gives a stub to start from.
+``progress()`` lists the exercises the learner's own functions have passed (kept in the results
+folder), ``reset_progress()`` forgets them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import inspect
 
 from ._engine import Problem
 from ._engine import run as _run
+from ._progress import Progress, progress, record_pass, reset_progress
 from ._solutions import SolutionsOff, show_solution, solution_source, solutions_off, template
 from ._spec import Spec
 from ._table import TABLE
@@ -68,7 +71,10 @@ def _make_check(spec: Spec):
             return Verdict(False, f"The check itself failed ({type(exc).__name__}: {exc}). This "
                            "is a bug in the course, not in your code: please report it.",
                            {"exercise": spec.name, "status": "invalid"})
-        return _run(ex, fn, read, cases)
+        verdict = _run(ex, fn, read, cases)
+        if verdict.passed:
+            record_pass(spec.name, fn)  # the learner's progress (never the course's own code)
+        return verdict
 
     check.__name__ = check.__qualname__ = spec.name
     check.__module__ = __name__
@@ -94,5 +100,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EXERCISES", "SolutionsOff", "Verdict", "show_solution", "solution_source",
-           "solutions_off", "template", *_CHECKS]
+__all__ = ["EXERCISES", "Progress", "SolutionsOff", "Verdict", "progress", "reset_progress",
+           "show_solution", "solution_source", "solutions_off", "template", *_CHECKS]

@@ -24,7 +24,7 @@ GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g",
 
 __all__ = ["GATED_SIZES", "GATE_NAMES", "SCALE", "SEQ_SIZES", "STEP_INPUTS", "STEP_SIZES",
            "TRANSPOSE_H", "TRANSPOSE_X", "dims_table", "gate_probes", "gated_cases", "held",
-           "preactivation", "random_params", "sigmoid", "swap_gates", "transposed",
+           "preactivation", "random_params", "sigmoid", "step_fit", "swap_gates", "transposed",
            "transposed_mistakes", "unpack_tuple", "with_params", "zero_biases"]
 
 
@@ -208,3 +208,40 @@ def gate_probes(call, probes, reference, combination,
     fine = ", ".join(GATE_NAMES[g] for g, _ in right)
     return [f"Probing one gate at a time ({held_note} through their biases): wrong with {named}"
             + (f"; right with the {fine}." if fine else ".")]
+
+
+# --- localising a BPTT error: which steps' contributions a weight gradient holds ----------------
+
+def _times(weights):
+    """``t = 2 missing``, ``t = 0 counted 2 times`` from per-step weights w_t
+    (the learner's gradient = sum_t w_t * contribution_t)."""
+    parts = []
+    for t, w in enumerate(weights):
+        if abs(w - 1.0) < 1e-6:
+            continue
+        if abs(w) < 1e-6:
+            parts.append(f"t = {t} missing")
+        elif abs(w - round(w)) < 1e-6:
+            parts.append(f"t = {t} counted {int(round(w))} times")
+        else:
+            parts.append(f"t = {t} weighted {w:.3g}")
+    return ", ".join(parts)
+
+
+def step_fit(got, contributions):
+    """Which steps' contributions the learner's weight gradients ``got`` hold: fit them as a
+    combination of the right per-step ``contributions`` (a list over t of ``{dW: array}``);
+    a line when the fit is exact and not the right one, else nothing."""
+    if not got:
+        return []
+    keys = [k for k in contributions[0] if k in got]
+    if not keys or any(got[k].shape != contributions[0][k].shape for k in keys):
+        return []
+    basis = np.stack([np.concatenate([c[k].ravel() for k in keys]) for c in contributions], 1)
+    target = np.concatenate([got[k].ravel() for k in keys])
+    weights, *_ = np.linalg.lstsq(basis, target, rcond=None)
+    if not np.allclose(basis @ weights, target, rtol=1e-6, atol=1e-9) or np.allclose(
+            weights, 1.0, atol=1e-6):
+        return []
+    return [f"Your {', '.join(keys)} add up the steps' contributions as: {_times(weights)} "
+            "(every step t = 0..T-1 should count once)."]

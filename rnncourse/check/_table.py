@@ -6,10 +6,13 @@ their rows. Adding an exercise is one family module declaring a :class:`Spec` an
 from __future__ import annotations
 
 from . import (
+    attention_step,
     clip,
     embedding,
     finite_diff,
     gru_step,
+    linear_memory,
+    lstm_seq,
     lstm_step,
     rnn_seq,
     rnn_step,
@@ -25,12 +28,16 @@ TABLE = (
     finite_diff.CENTRED,   # lesson 2
     lstm_step.FORWARD,     # lesson 3
     lstm_step.BACKWARD,    # lesson 3
+    lstm_seq.BACKWARD,     # lesson 3
     gru_step.FORWARD,      # lesson 3
     gru_step.BACKWARD,     # lesson 3
     clip.CLIP,             # lesson 4
     embedding.FORWARD,     # lesson 6
     embedding.BACKWARD,    # lesson 6
     softmax_loss.LOSS,     # lesson 6
+    attention_step.ATTENTION,  # lesson 7
+    linear_memory.MEMORY,  # lesson 7b
+    linear_memory.RECURRENCE,  # lesson 7b
 )
 
 SPECS = {spec.name: spec for spec in TABLE}

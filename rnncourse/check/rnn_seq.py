@@ -21,6 +21,7 @@ from ._shared import (
     SEQ_SIZES,
     dims_table,
     random_params,
+    step_fit,
     transposed,
     unpack_tuple,
     zero_biases,
@@ -218,40 +219,9 @@ def _step_contributions(d):
     return contributions
 
 
-def _times(weights):
-    """``t = 2 (missing)``, ``t = 0 (counted 2 times)`` from per-step weights w_t
-    (the learner's gradient = sum_t w_t * contribution_t)."""
-    parts = []
-    for t, w in enumerate(weights):
-        if abs(w - 1.0) < 1e-6:
-            continue
-        if abs(w) < 1e-6:
-            parts.append(f"t = {t} missing")
-        elif abs(w - round(w)) < 1e-6:
-            parts.append(f"t = {t} counted {int(round(w))} times")
-        else:
-            parts.append(f"t = {t} weighted {w:.3g}")
-    return ", ".join(parts)
-
-
 def localise(case, call):
-    """Which steps' contributions the learner's weight gradients hold: fit them as a
-    combination of the right per-step contributions; say so when the fit is exact."""
-    got = call(case.args)
-    if not got:
-        return []
-    contributions = _step_contributions(case.data)
-    keys = [k for k in contributions[0] if k in got]
-    if not keys or any(got[k].shape != contributions[0][k].shape for k in keys):
-        return []
-    basis = np.stack([np.concatenate([c[k].ravel() for k in keys]) for c in contributions], 1)
-    target = np.concatenate([got[k].ravel() for k in keys])
-    weights, *_ = np.linalg.lstsq(basis, target, rcond=None)
-    if not np.allclose(basis @ weights, target, rtol=1e-6, atol=1e-9) or np.allclose(
-            weights, 1.0, atol=1e-6):
-        return []
-    return [f"Your {', '.join(keys)} add up the steps' contributions as: {_times(weights)} "
-            "(every step t = 0..T-1 should count once)."]
+    """Which steps' contributions the learner's weight gradients hold (:func:`step_fit`)."""
+    return step_fit(call(case.args), _step_contributions(case.data))
 
 
 COURSE_CACHE = ("The check hands your function the course's cache from `rnn_forward`: a dict "
