@@ -7,8 +7,8 @@ the :class:`~rnncourse.train.TrainResult`, ready for :func:`rnncourse.results.sa
 * **Adding problem** (:func:`adding_run`, :func:`compare_adding`): one layer, ``H = 64``, batches
   of 64 fresh sequences, Adam at 3e-3, clipping at 1, stop at validation MSE < 0.01 (1000 fixed
   sequences of seed :data:`ADDING_VAL_SEED`), test MSE once at the end (1000 sequences of
-  another seed, :data:`ADDING_TEST_SEED`) (the modern form of the task, Le et al. 2015 and Arjovsky et al. 2016, where
-  predicting the mean gives MSE = Var(X1 + X2) = 1/6).
+  another seed, :data:`ADDING_TEST_SEED`) (the modern form of the task, Le et al. 2015 and
+  Arjovsky et al. 2016, where predicting the mean gives MSE = Var(X1 + X2) = 1/6).
 * **Forecasting a real series** (:func:`forecast_run`, :func:`predict`,
   :func:`persistence_error`): windows of a series (:func:`rnncourse.tasks.make_windows`),
   one-step-ahead forecasts, against the seasonal-naive and the no-change baselines.
@@ -47,7 +47,8 @@ from .tables import format_table
 from .train import TrainResult, eval_on, train
 
 __all__ = [
-    "FAST_CORE", "core_for", "ADDING_VAL_SEED", "ADDING_TEST_SEED", "adding_run", "compare_adding", "ADDING_RACE", "adding_race",
+    "FAST_CORE", "core_for", "ADDING_VAL_SEED", "ADDING_TEST_SEED", "adding_run",
+    "compare_adding", "ADDING_RACE", "adding_race",
     "steps_or_none", "median_steps", "first_below",
     "forecast_run", "predict", "persistence_error",
     "CharData", "char_data", "char_lm_run", "bits_per_char", "samples", "word_fraction",
@@ -101,7 +102,8 @@ def adding_run(cell: str = "gru", *, T: int = 50, hidden_size: int = 64, steps: 
     Fresh batches of ``batch`` sequences every step; validation MSE on ``n_test`` fixed sequences
     (seed :data:`ADDING_VAL_SEED`) every ``eval_every`` steps; the run stops at the first
     validation MSE below ``target`` (``None``: run all ``steps``); then the test MSE on
-    ``n_test`` sequences of seed :data:`ADDING_TEST_SEED`, once (``result.test_metric``). ``forget_bias`` sets the LSTM's forget-gate bias at initialisation (``None``:
+    ``n_test`` sequences of seed :data:`ADDING_TEST_SEED`, once (``result.test_metric``).
+    ``forget_bias`` sets the LSTM's forget-gate bias at initialisation (``None``:
     torch's default, 0). The model's weights and the batches both come from ``seed``.
     """
     validate.choice("cell", cell, CELLS)
@@ -329,7 +331,8 @@ def char_lm_run(data: CharData, cell: str = "lstm", *, hidden_size: int = 128,
                 lr: float = 1e-2, clip: float | None = 1.0, seed: int = 0, core: str = "auto",
                 eval_every: int = 150, num_layers: int = 1, dropout: float = 0.0,
                 dropout_mode: str = "standard", train_chars: int | None = None,
-                restore_best: bool = False, progress: bool | str = False) -> TrainResult:
+                restore_best: bool = False, train_points: list | None = None,
+                progress: bool | str = False) -> TrainResult:
     """Train a :class:`~rnncourse.models.CharLM` on random windows of ``T`` characters of the
     training text (its first ``train_chars`` only, if given); the evaluation metric is the
     cross-entropy in **nats** per character (:func:`bits_per_char` converts). Runs all ``steps``.
@@ -339,6 +342,9 @@ def char_lm_run(data: CharData, cell: str = "lstm", *, hidden_size: int = 128,
     end (``result.test_metric``); without one the curve is on the test text and nothing is
     chosen. ``num_layers``, ``dropout`` and ``dropout_mode`` are :class:`~rnncourse.models.
     CharLM`'s (``"variational"`` needs ``core="course"``, which it then picks).
+    ``train_points`` (a list): at every evaluation, the cross-entropy on the training text
+    itself (consecutive windows like the validation text's, as many) is appended to it; it is
+    only recorded, never read by a choice.
     """
     if not isinstance(data, CharData):
         raise TypeError(f"data: expected a CharData (experiments.char_data), got "
@@ -364,8 +370,19 @@ def char_lm_run(data: CharData, cell: str = "lstm", *, hidden_size: int = 128,
                              "(char_data(..., val_fraction=...)); got data without one")
         selection = dict(eval_fn=test_fn)
     else:
-        selection = dict(eval_fn=eval_on(data.val_x, data.val_y, tasks.sequence_cross_entropy),
-                         test_fn=test_fn, restore_best=restore_best)
+        val_fn = eval_on(data.val_x, data.val_y, tasks.sequence_cross_entropy)
+        if train_points is not None:
+            tx, ty = tasks.char_test_set(train_ids, data.val_x.shape[0])
+            n = data.val_x.shape[1]
+            train_fn = eval_on(tx[:, :n], ty[:, :n], tasks.sequence_cross_entropy)
+            plain_val_fn = val_fn
+
+            def val_fn(model):  # the validation metric decides; the training one is recorded
+                train_points.append(train_fn(model))
+                return plain_val_fn(model)
+
+            val_fn.__qualname__ = plain_val_fn.__qualname__
+        selection = dict(eval_fn=val_fn, test_fn=test_fn, restore_best=restore_best)
     return train(lambda: CharLM(V, H, cell, num_layers, embedding_dim=embedding_dim, core=core,
                                 dropout=dropout, dropout_mode=dropout_mode, seed=seed),
                  lambda rng: tasks.char_batch(train_ids, batch, T, rng),
@@ -423,15 +440,29 @@ def word_fraction(sample: str, reference: str) -> float:
 
 # --- summary ----------------------------------------------------------------------------------
 
-def summary_row(experiment: str, model: str, result: TrainResult, *, metric: str, value: float,
-                baseline: float | None = None, target: float | None = None) -> dict:
+class _RunView:
+    """The fields :func:`summary_row` reads, from a run's :meth:`TrainResult.to_dict`."""
+
+    def __init__(self, run: Mapping):
+        for key in ("n_params", "steps", "seconds", "ms_per_step", "steps_to_target"):
+            if key not in run:
+                raise TypeError(f"result: expected a TrainResult or its to_dict(), got a dict "
+                                f"without {key!r}")
+            setattr(self, key, run[key])
+
+
+def summary_row(experiment: str, model: str, result: TrainResult | Mapping, *, metric: str,
+                value: float, baseline: float | None = None, target: float | None = None) -> dict:
     """One row of the summary table: what ran, how long, how far it got.
 
     ``metric`` names the number ``value`` (e.g. ``"test MSE"``, ``"bits/char"``); ``baseline`` is
     the number to beat in the same unit; ``steps to target`` is filled when the run had one.
     """
-    if not isinstance(result, TrainResult):
-        raise TypeError(f"result: expected a TrainResult, got {type(result).__name__}")
+    if isinstance(result, Mapping) and not isinstance(result, TrainResult):
+        result = _RunView(result)  # a run as plain data (TrainResult.to_dict())
+    elif not isinstance(result, TrainResult):
+        raise TypeError(f"result: expected a TrainResult or its to_dict(), got "
+                        f"{type(result).__name__}")
     for name, text in (("experiment", experiment), ("model", model), ("metric", metric)):
         if not isinstance(text, str):
             raise TypeError(f"{name}: expected a str, got {type(text).__name__}")

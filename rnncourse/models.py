@@ -25,8 +25,8 @@ from torch import nn
 
 from . import validate
 
-__all__ = ["CELLS", "CORES", "DROPOUT_MODES", "make_core", "set_forget_bias", "count_parameters", "seeded",
-           "SequenceRegressor", "SequenceClassifier", "CharLM"]
+__all__ = ["CELLS", "CORES", "DROPOUT_MODES", "make_core", "set_forget_bias", "count_parameters",
+           "seeded", "SequenceRegressor", "SequenceClassifier", "CharLM"]
 
 CELLS = ("rnn", "lstm", "gru")
 CORES = ("torch", "course")
