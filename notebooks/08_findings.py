@@ -79,7 +79,7 @@ START = time.perf_counter()
 # | `08_findings/02_core` | lesson 2's timing grids in $T$ and $H$, numpy and torch, with 3 repeats × 2 rounds (lesson 2: 3 × 3), the small-$H$ grid, the gradient check |
 # | `08_findings/03_core` | lesson 3's parameter counts, the LSTM against a matched tanh RNN on the marked value, the one-direction against the bidirectional LSTM (lesson 3's settings and seeds) |
 # | `08_findings/04_core` | lesson 4's per-step rates (orthogonal $W_{hh}$, no input; with inputs; Gaussian), the gated cells' gradient at $t = 0$, the cliff, the 600-step run with and without clipping (lesson 4's settings) |
-# | `08_findings/06_adding` | tanh RNN, LSTM ($b_f = 1$) and GRU on the adding problem, a **smaller race than lesson 6's**: $T = 30$, $H = 32$, Adam $10^{-2}$, at most 500 steps, stop at test MSE < 0.01 |
+# | `08_findings/06_adding` | tanh RNN, LSTM ($b_f = 1$) and GRU on the adding problem, a **smaller race than lesson 6's**: $T = 30$, $H = 32$, Adam $10^{-2}$, at most 500 steps, stop at validation MSE < 0.01 (a seed of its own) |
 # | `08_findings/07_reversal` | lesson 7's digit reversal with and without attention (same split, model and 150 steps) |
 #
 # Lesson 7's date task, alignment and CNN+RNN hybrid, lesson 6's full adding race ($T = 50$,
@@ -194,7 +194,7 @@ assert kept["LSTM, b_f = 5"] > 1e10 * kept["tanh RNN"] and kept["GRU, b_z = 5"] 
 # %%
 findings.curves_figure(report).show()
 adding = [r for r in report.models if r.group == "adding"]  # one row per cell of the race
-print("adding problem, best test MSE:", ", ".join(f"{r.model} {r.value:.4f}" for r in adding))
+print("adding problem, best validation MSE:", ", ".join(f"{r.model} {r.value:.4f}" for r in adding))
 gated = [r for r in adding if r.gated]  # from each run's saved config: LSTM and GRU cells
 plain = [r for r in adding if not r.gated]
 assert gated and plain

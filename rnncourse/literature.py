@@ -22,6 +22,9 @@ The experiments (all seeded, one torch thread, float64 where no training is invo
   source length.
 * :func:`learning_rate_sweep`: Greff et al. 2017, the learning rate explains more of the
   variation in performance than the hidden size.
+* Zaremba et al. 2014 (dropout on the non-recurrent connections) is checked in lesson 6
+  (:mod:`rnncourse.deep`); its :class:`Claim` is saved there as ``06_experiments/literature``
+  and joins this lesson's claims in lesson 8.
 
 :class:`Claim` and :func:`claims_table` make the lesson's closing table; :class:`Verdict`
 (agrees / partly / disagrees) is the verdict type lessons 5 and 8 share.
@@ -43,6 +46,7 @@ __all__ = [
     "NO_FORGET_BIAS", "vanishing_check", "carousel_check", "CellStateGrowth", "cell_state_growth",
     "forget_bias_gradient", "mean_forget_bias", "gated_race", "clipping_check",
     "bidirectional_check", "attention_check", "LearningRateSweep", "learning_rate_sweep",
+    "choose_on_validation",
     "RACE_MODELS", "Verdict", "verdict_summary", "Claim", "claims_table",
 ]
 
@@ -121,6 +125,12 @@ PAPERS: tuple[Paper, ...] = (
           "Gated units (LSTM and GRU) clearly beat tanh units, and the GRU is comparable to the "
           "LSTM, with neither consistently better.",
           "GRU: h_t = (1 - z_t) * n_t + z_t * h_{t-1}; polyphonic music and raw speech"),
+    Paper("zaremba2014", "Wojciech Zaremba, Ilya Sutskever and Oriol Vinyals", 2014,
+          "Recurrent neural network regularization", "arXiv preprint", "arXiv:1409.2329",
+          "Dropout applied only to the non-recurrent connections of a multi-layer LSTM (never to "
+          "the recurrent ones) regularises it, and lowers the test perplexity of language "
+          "models substantially. Checked in lesson 6, section 4.",
+          "h_t^l = LSTM(D(h_t^{l-1}), h_{t-1}^l), D = dropout; 2-layer LSTMs on Penn Treebank"),
     Paper("jozefowicz2015", "Rafal Jozefowicz, Wojciech Zaremba and Ilya Sutskever", 2015,
           "An empirical exploration of recurrent network architectures",
           "Proceedings of the 32nd International Conference on Machine Learning (ICML), PMLR "
@@ -366,7 +376,8 @@ def gated_race(*, seeds: Sequence[int] = (0, 1, 2), T: int = 30, hidden_size: in
                eval_every: int = 25, target: float = 0.01, models: dict | None = None,
                progress: bool = False, desc: str = "race: LSTM b_f = 0, LSTM b_f = 1, GRU") -> dict:
     """LSTM with forget bias 0, LSTM with forget bias 1 and GRU on the adding problem of length
-    ``T``: the same budget, batches and seeds for each, stopping at test MSE < ``target``.
+    ``T``: the same budget, batches and seeds for each, stopping at validation MSE <
+    ``target`` (a seed of its own), the test MSE read once after each run.
 
     Returns ``{label: [TrainResult per seed]}`` (:func:`rnncourse.experiments.compare_adding`);
     ``progress`` shows progress bars (one over the runs when they go to worker processes).
@@ -483,26 +494,35 @@ def _attention_run(*, steps, min_len, max_len, n_train, n_test, seed, attention)
 
 @dataclass
 class LearningRateSweep:
-    """Test MSE of every (learning rate, hidden size) pair, and how much of the variation of
+    """Validation MSE of every (learning rate, hidden size) pair, how much of the variation of
     ``log10(MSE)`` each factor explains (main effects of a two-way analysis of variance, the
-    quantity Greff et al. estimate with fANOVA)."""
+    quantity Greff et al. estimate with fANOVA), the pair the validation years choose
+    (``chosen``) and its test MSE (``test_mse``), the only test number the sweep reports."""
 
     lrs: list[float]
     hidden_sizes: list[int]
-    mse: np.ndarray  # (len(lrs), len(hidden_sizes))
+    mse: np.ndarray  # (len(lrs), len(hidden_sizes)): validation MSE
     seconds: float
     share: dict = field(default_factory=dict)
+    chosen: tuple = ()
+    test_mse: float = float("nan")
 
 
 def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
                         hidden_sizes: Sequence[int] = (16, 64), steps: int = 200,
-                        seed: int = 0, progress: bool = False) -> LearningRateSweep:
+                        seed: int = 0, data=None, progress: bool = False) -> LearningRateSweep:
     """LSTM one-step-ahead forecasts of the yearly sunspot numbers (windows of 22 years), every
-    learning rate with every hidden size, ``steps`` Adam steps each (the same budget)."""
+    learning rate with every hidden size, ``steps`` Adam steps each (the same budget).
+
+    ``data`` (default: the sunspots with a validation period, ``make_windows(..., val_fraction=
+    0.15)``) must have a validation period: each run keeps its best weights on it, the sweep's
+    numbers are validation MSEs, the best pair is chosen on them, and only that pair's test MSE
+    is reported (:func:`choose_on_validation`).
+    """
     from .data import load_sunspots
     from .experiments import forecast_run
     from .parallel import run_each
-    from .tasks import make_windows
+    from .tasks import ForecastData, make_windows
 
     lrs = _numbers("lrs", lrs)
     if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence) \
@@ -511,12 +531,18 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     sizes = [validate.positive_int(f"hidden_sizes[{i}]", h) for i, h in enumerate(hidden_sizes)]
     steps = validate.positive_int("steps", steps)
     seed = validate.positive_int("seed", seed, minimum=0)
-    data = make_windows(load_sunspots().values, 22)
+    if data is None:
+        data = make_windows(load_sunspots().values, 22, val_fraction=0.15)
+    if not isinstance(data, ForecastData) or data.x_val is None:
+        raise TypeError("data: expected a ForecastData with a validation period (make_windows("
+                        f"..., val_fraction=...)), got {type(data).__name__}"
+                        + (" without one" if isinstance(data, ForecastData) else ""))
     runs = run_each(forecast_run, [{"data": data, "cell": "lstm", "hidden_size": H,
-                                    "steps": steps, "lr": lr, "seed": seed, "eval_every": steps}
+                                    "steps": steps, "lr": lr, "seed": seed,
+                                    "eval_every": max(1, steps // 4)}
                                    for lr in lrs for H in sizes],
                     progress=progress, desc="sunspot LSTMs, learning rate x hidden size")
-    mse = np.array([r.final_eval for r in runs]).reshape(len(lrs), len(sizes))
+    mse = np.array([r.best_eval for r in runs]).reshape(len(lrs), len(sizes))
     seconds = float(sum(r.seconds for r in runs))
     y = np.log10(mse)
     total = float(((y - y.mean()) ** 2).sum())
@@ -524,7 +550,20 @@ def learning_rate_sweep(lrs: Sequence[float] = (1e-4, 1e-3, 1e-2), *,
     ss_h = float(len(lrs) * ((y.mean(axis=0) - y.mean()) ** 2).sum())
     share = ({"learning rate": ss_lr / total, "hidden size": ss_h / total,
               "interaction": 1 - (ss_lr + ss_h) / total} if total > 0 else {})
-    return LearningRateSweep(lrs, sizes, mse, seconds, share)
+    pairs = [(lr, H) for lr in lrs for H in sizes]
+    k = choose_on_validation(mse.ravel())
+    return LearningRateSweep(lrs, sizes, mse, seconds, share, chosen=pairs[k],
+                             test_mse=float(runs[k].test_metric))
+
+
+def choose_on_validation(val_scores) -> int:
+    """The index of the smallest validation score: the one choice of a sweep. It is given the
+    validation scores only, so a test number cannot enter it (``tests/test_selection.py``)."""
+    scores = np.asarray(val_scores, dtype=np.float64)
+    if scores.ndim != 1 or scores.size == 0 or not np.isfinite(scores).any():
+        raise ValueError(f"val_scores: expected a non-empty 1-D list with a finite score, got "
+                         f"{scores.tolist()!r}")
+    return int(np.nanargmin(np.where(np.isfinite(scores), scores, np.nan)))
 
 
 # --- the closing table ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ also offers ``nonlinearity="sigmoid"`` for the RNN.
 
 Every model takes ``seed=`` to make its initial weights reproducible without touching torch's
 global random state, and ``forget_bias=`` to set the LSTM forget-gate bias at initialisation.
+``dropout_mode="variational"`` (``core="course"`` only) is Gal & Ghahramani's dropout, one mask
+for all time steps (:mod:`rnncourse.torch_cells`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from torch import nn
 
 from . import validate
 
-__all__ = ["CELLS", "CORES", "make_core", "set_forget_bias", "count_parameters", "seeded",
-           "SequenceRegressor", "SequenceClassifier", "CharLM"]
+__all__ = ["CELLS", "CORES", "DROPOUT_MODES", "make_core", "set_forget_bias", "count_parameters",
+           "seeded", "SequenceRegressor", "SequenceClassifier", "CharLM"]
 
 CELLS = ("rnn", "lstm", "gru")
 CORES = ("torch", "course")
+DROPOUT_MODES = ("standard", "variational")
 
 
 @contextlib.contextmanager
@@ -50,10 +53,12 @@ def seeded(seed):
 
 def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
               bidirectional: bool = False, nonlinearity: str = "tanh", batch_first: bool = False,
-              dropout: float = 0.0, core: str = "torch") -> nn.Module:
+              dropout: float = 0.0, core: str = "torch",
+              dropout_mode: str = "standard") -> nn.Module:
     """Build the recurrent core: ``torch.nn.RNN/LSTM/GRU`` or the ``rnncourse.torch_cells`` twin.
 
     ``nonlinearity`` applies to ``cell="rnn"`` only (``"sigmoid"`` needs ``core="course"``).
+    ``dropout_mode="variational"`` needs ``core="course"`` (torch.nn has no such dropout).
     """
     validate.choice("cell", cell, CELLS)
     validate.choice("core", core, CORES)
@@ -65,6 +70,11 @@ def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int =
     dropout = validate.positive_float("dropout", dropout, allow_zero=True)
     if dropout >= 1:
         raise ValueError(f"dropout: expected a number in [0, 1), got {dropout}")
+    validate.choice("dropout_mode", dropout_mode, DROPOUT_MODES)
+    if dropout_mode == "variational" and core != "course":
+        raise ValueError("dropout_mode: 'variational' exists only in the course's cells; "
+                         "expected 'standard' with core='torch' (or pass core='course'), got "
+                         "'variational'")
     nonlins = ("tanh", "relu", "sigmoid") if core == "course" else ("tanh", "relu")
     if cell == "rnn":
         if nonlinearity == "sigmoid" and core == "torch":
@@ -80,8 +90,11 @@ def make_core(cell: str, input_size: int, hidden_size: int, *, num_layers: int =
     else:
         lib = nn
     cls = {"rnn": lib.RNN, "lstm": lib.LSTM, "gru": lib.GRU}[cell]
+    variational = dropout_mode == "variational"
     kwargs = dict(num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional,
-                  dropout=dropout if num_layers > 1 else 0.0)
+                  dropout=dropout if num_layers > 1 or variational else 0.0)
+    if variational:
+        kwargs["dropout_mode"] = dropout_mode
     if cell == "rnn":
         kwargs["nonlinearity"] = nonlinearity
     return cls(input_size, hidden_size, **kwargs)
@@ -144,14 +157,15 @@ def _last_state(h_n, num_layers, bidirectional):
 
 class _Recurrent(nn.Module):
     def __init__(self, cell, input_size, hidden_size, out_features, *, num_layers, bidirectional,
-                 forget_bias, nonlinearity, batch_first, dropout, core):
+                 forget_bias, nonlinearity, batch_first, dropout, core, dropout_mode="standard"):
         super().__init__()
         self.cell = cell
         self.batch_first = batch_first
         self.core_kind = core
         self.core = make_core(cell, input_size, hidden_size, num_layers=num_layers,
                               bidirectional=bidirectional, nonlinearity=nonlinearity,
-                              batch_first=batch_first, dropout=dropout, core=core)
+                              batch_first=batch_first, dropout=dropout, core=core,
+                              dropout_mode=dropout_mode)
         if forget_bias is not None:
             if cell != "lstm":
                 raise ValueError(f"forget_bias: only an LSTM has a forget gate; expected None "
@@ -221,14 +235,23 @@ class CharLM(nn.Module):
 
     Input characters are one-hot vectors (``embedding_dim=None``, as in Karpathy's char-rnn) or
     learned embeddings of size ``embedding_dim``.
+
+    ``dropout`` acts on the non-recurrent connections, as Zaremba et al. (2014) regularise an
+    LSTM language model: on the input vectors, between stacked layers and on the top layer's
+    output before the read-out. ``dropout_mode="standard"`` draws a fresh mask at every time
+    step; ``"variational"`` (``core="course"``) one mask per sequence for all time steps there,
+    and one on the recurrent state of every layer too (Gal & Ghahramani 2016). In eval mode
+    (:func:`rnncourse.train.evaluate`, :meth:`generate`) nothing is dropped.
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "lstm",
                  num_layers: int = 1, *, embedding_dim: int | None = None, forget_bias=None,
                  nonlinearity: str = "tanh", batch_first: bool = False, dropout: float = 0.0,
-                 core: str = "torch", seed: int | None = None):
+                 core: str = "torch", dropout_mode: str = "standard", seed: int | None = None):
         super().__init__()
         self.vocab_size = validate.positive_int("vocab_size", vocab_size, minimum=2)
+        self.dropout = validate.positive_float("dropout", dropout, allow_zero=True)
+        self.dropout_mode = validate.choice("dropout_mode", dropout_mode, DROPOUT_MODES)
         with seeded(seed):
             if embedding_dim is None:
                 self.embed = None
@@ -239,8 +262,19 @@ class CharLM(nn.Module):
             self.rnn = _Recurrent(cell, in_size, hidden_size, vocab_size, num_layers=num_layers,
                                   bidirectional=False, forget_bias=forget_bias,
                                   nonlinearity=nonlinearity, batch_first=batch_first,
-                                  dropout=dropout, core=core)
+                                  dropout=dropout, core=core, dropout_mode=dropout_mode)
         self.batch_first = batch_first
+
+    def _drop(self, v):
+        """Dropout on a non-recurrent connection ``v`` (``(T, B, F)``, or ``(B, T, F)``)."""
+        if not (self.training and self.dropout):
+            return v
+        if self.dropout_mode == "standard":
+            return nn.functional.dropout(v, self.dropout, training=True)
+        from .torch_cells import dropout_mask
+
+        shape = (v.shape[0], 1, v.shape[2]) if self.batch_first else (1, *v.shape[1:])
+        return v * dropout_mask(shape, self.dropout, dtype=v.dtype, device=v.device)
 
     def _inputs(self, ids):
         if not isinstance(ids, torch.Tensor):
@@ -259,8 +293,8 @@ class CharLM(nn.Module):
 
     def forward_with_state(self, ids: torch.Tensor, hx=None):
         """``(logits, h_n)``: carry ``h_n`` into the next call to continue a text."""
-        out, h_n = self.rnn.run(self._inputs(ids), hx)
-        return self.rnn.head(out), h_n
+        out, h_n = self.rnn.run(self._drop(self._inputs(ids)), hx)
+        return self.rnn.head(self._drop(out)), h_n
 
     def forward(self, ids: torch.Tensor, hx=None) -> torch.Tensor:
         return self.forward_with_state(ids, hx)[0]

@@ -41,7 +41,8 @@ __all__ = [
     "check_data", "TrainRun", "Complexity", "ComplexityRecomputed", "Variants",
     "VariantsRecomputed", "GradientFlow", "Literature", "ClaimRecord", "AddingRace",
     "AddingSetting", "AddingRun", "AddingConfig", "Summary", "SummaryRow", "CharLM",
-    "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid",
+    "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid", "DepthRun", "DeepDepth", "DropoutRun",
+    "DeepDropout",
 ]
 
 
@@ -278,6 +279,41 @@ class CharLM(TrainRun):
     unigram_bits: float
 
 
+class DepthRun(TrainRun):
+    """One character model of lesson 6's depth comparison (:func:`rnncourse.deep.char_run`)."""
+
+    label: str
+    step_cpu_ms: float
+    val_bpc: float
+    test_bpc: float
+    val_curve: list[list[float]]
+
+
+class DeepDepth(TypedDict):
+    """1, 2, 3 layers of LSTM and GRU at the same CPU-time budget, by label."""
+
+    setting: dict[str, Any]
+    runs: dict[str, DepthRun]
+
+
+class DropoutRun(TrainRun):
+    """One run of lesson 6's dropout comparison: curves on the training and validation text."""
+
+    label: str
+    val_bpc: float
+    test_bpc: float
+    val_curve: list[list[float]]
+    train_curve: list[list[float]]
+    gap: float  # validation minus training bits/char at the last step
+
+
+class DeepDropout(TypedDict):
+    """No dropout, dropout (Zaremba et al. 2014) and variational dropout, by label."""
+
+    setting: dict[str, Any]
+    runs: dict[str, DropoutRun]
+
+
 # --- lesson 7: advanced ------------------------------------------------------------------------
 
 class Seq2SeqRun(TypedDict):
@@ -353,6 +389,9 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     RecordType("06_experiments", "sonnets_char_lm", CharLM),
     RecordType("06_experiments", "sonnets_samples", dict[str, Any]),
     RecordType("06_experiments", "summary", Summary),
+    RecordType("06_experiments", "deep_depth", DeepDepth),
+    RecordType("06_experiments", "deep_dropout", DeepDropout),
+    RecordType("06_experiments", "literature", Literature),  # claims that join lesson 5's
     RecordType("07_advanced", "reversal", Seq2SeqPair),
     RecordType("07_advanced", "dates", Seq2SeqPair),
     RecordType("07_advanced", "alignment", Alignment),

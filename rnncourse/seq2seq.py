@@ -211,11 +211,13 @@ def date_task() -> Task:
 
 @dataclass
 class Split:
-    """A seeded training set and a held-out test set whose sources never occur in training."""
+    """A seeded training set and a held-out test set whose sources never occur in training;
+    ``val``, a validation set whose sources occur in neither (empty unless asked for)."""
 
     task: Task
     train: list[tuple[str, str]]
     test: list[tuple[str, str]]
+    val: list[tuple[str, str]] = field(default_factory=list)
     _encoded: Encoded | None = field(default=None, repr=False, compare=False)
 
     def encoded_train(self) -> Encoded:
@@ -225,8 +227,11 @@ class Split:
         return self._encoded
 
 
-def make_split(task: Task, n_train: int, n_test: int, seed: int = 0) -> Split:
-    """Draw ``n_test`` distinct test pairs, then ``n_train`` training pairs not among them."""
+def make_split(task: Task, n_train: int, n_test: int, seed: int = 0, *,
+               n_val: int = 0) -> Split:
+    """Draw ``n_test`` distinct test pairs, then ``n_train`` training pairs not among them, then
+    ``n_val`` distinct validation pairs among neither (drawn last, so the training and test
+    sets are the same with or without them)."""
     if not isinstance(task, Task):
         raise TypeError(f"task: expected a rnncourse.seq2seq.Task, got {type(task).__name__}")
     n_train = positive_int("n_train", n_train)
@@ -241,7 +246,14 @@ def make_split(task: Task, n_train: int, n_test: int, seed: int = 0) -> Split:
     train = []
     while len(train) < n_train:
         train.extend(p for p in task.sample(rng, n_train - len(train)) if p[0] not in seen)
-    return Split(task, train, test)
+    n_val = positive_int("n_val", n_val, minimum=0)
+    val, seen = [], seen | {s for s, _ in train}
+    while len(val) < n_val:
+        for pair in task.sample(rng, n_val):
+            if pair[0] not in seen and len(val) < n_val:
+                seen.add(pair[0])
+                val.append(pair)
+    return Split(task, train, test, val)
 
 
 @dataclass
@@ -486,8 +498,9 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     ``decay_start`` fraction of the steps, then a cosine decay to 0 over the rest
     (:func:`rnncourse.train.cosine_decay`, so that the final model does not sit on a loss spike;
     ``decay_start=1`` keeps ``lr`` constant), gradient-norm clipping at ``clip``. Every
-    ``eval_every`` steps, exact match on ``split.test[:n_eval]`` (``steps_to_target``: the
-    first at or above ``target``); after the last step, on all of ``split.test``. Runs all
+    ``eval_every`` steps, exact match on ``split.val[:n_eval]`` (``split.test[:n_eval]`` for a
+    split without a validation set; ``steps_to_target``: the first at or above ``target``);
+    after the last step, once, on all of ``split.test``. Runs all
     ``steps``: the same budget for every model. ``progress`` (True, or the bar's description)
     shows a progress bar over the steps (``tqdm.auto``: a widget in a notebook).
     """
@@ -501,7 +514,7 @@ def train(model: Seq2Seq, split: Split, *, steps: int, batch_size: int = 64, lr:
     schedule = cosine_decay(steps, decay_start)
     task = split.task
     data = split.encoded_train()
-    curve_set = split.test[:n_eval]
+    curve_set = (split.val or split.test)[:n_eval]
 
     def make_batch(rng: np.random.Generator):
         batch = data[torch.from_numpy(rng.integers(0, len(data), size=batch_size))]

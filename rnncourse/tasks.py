@@ -222,6 +222,11 @@ class ForecastData:
     read training values as input, never the other way round). ``target_index`` arrays give the
     position in the series of every target. Values are ``(v - mean) / std``, with ``mean`` and
     ``std`` from ``series[:split]`` only.
+
+    With a validation period (``make_windows(..., val_fraction=...)``) ``x_val``/``y_val`` are
+    the windows whose targets lie in ``[val_split, split)``, the years just before the test
+    period; training targets then end before ``val_split``, and ``mean``/``std`` come from
+    ``series[:val_split]``. Without one they are None.
     """
 
     x_train: torch.Tensor
@@ -237,6 +242,20 @@ class ForecastData:
     mean: float
     std: float
     batch_first: bool = False
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+    val_index: np.ndarray | None = None
+    val_split: int | None = None
+
+    def part(self, name: str):
+        """``(x, y, target_index)`` of ``"train"``, ``"val"`` or ``"test"``."""
+        validate.choice("part", name, PARTS)
+        if name == "val" and self.x_val is None:
+            raise ValueError("part: this ForecastData has no validation period (make_windows("
+                             "..., val_fraction=...)); expected 'train' or 'test', got 'val'")
+        return {"train": (self.x_train, self.y_train, self.train_index),
+                "val": (self.x_val, self.y_val, self.val_index),
+                "test": (self.x_test, self.y_test, self.test_index)}[name]
 
     def normalise(self, values):
         """Original units -> model units."""
@@ -255,6 +274,9 @@ class ForecastData:
         return self.x_train.index_select(axis, rows_t), self.y_train[rows_t]
 
 
+PARTS = ("train", "val", "test")
+
+
 def _windows(z, starts, window, horizon):
     idx = starts[:, None] + np.arange(window)[None, :]
     tgt = starts[:, None] + window + np.arange(horizon)[None, :]
@@ -263,12 +285,15 @@ def _windows(z, starts, window, horizon):
 
 def make_windows(series, window: int, *, horizon: int = 1, train_fraction: float = 0.8,
                  split: int | None = None, stride: int = 1,
-                 batch_first: bool = False) -> ForecastData:
+                 batch_first: bool = False, val_fraction: float | None = None) -> ForecastData:
     """Cut ``series`` (1-D, finite) into (``window`` inputs, next ``horizon`` values) pairs.
 
     The series is split in time at ``split`` (default ``int(train_fraction * len)``): training
     windows lie entirely before it, test targets entirely after it. Mean and standard deviation
     come from ``series[:split]`` only, so nothing from the future leaks into the training data.
+    ``val_fraction`` (of the whole series) moves the last ``int(val_fraction * len)`` values
+    before ``split`` into a validation period: its targets are ``x_val``/``y_val``, training
+    targets end before it, and the statistics come from the training values alone.
     """
     s = validate.as_float_array("series", series)
     validate.check_shape("series", s, [("N", None)])
@@ -290,16 +315,31 @@ def make_windows(series, window: int, *, horizon: int = 1, train_fraction: float
     if n - split < horizon:
         raise ValueError(f"split: expected at least horizon = {horizon} values after the split "
                          f"(series of length {n}), got split {split}")
-    mean = float(s[:split].mean())
-    std = float(s[:split].std())
+    train_end = split
+    if val_fraction is not None:
+        val_fraction = validate.positive_float("val_fraction", val_fraction)
+        train_end = split - int(val_fraction * n)
+        if train_end < window + horizon + 1 or train_end >= split:
+            raise ValueError(f"val_fraction: expected a validation period of at least one value "
+                             f"that leaves window + horizon + 1 = {window + horizon + 1} "
+                             f"training values, got {val_fraction} ({split - train_end} of "
+                             f"the {split} values before the test period)")
+    mean = float(s[:train_end].mean())
+    std = float(s[:train_end].std())
     if std == 0:
         raise ValueError("series: the training part is constant (std 0), cannot normalise")
     z = (s - mean) / std
-    train_starts = np.arange(0, split - window - horizon + 1, stride)
+    train_starts = np.arange(0, train_end - window - horizon + 1, stride)
     # first target at or after split: start + window >= split
     test_starts = np.arange(max(split - window, 0), n - window - horizon + 1, stride)
     xs, ys, ti = _windows(z, train_starts, window, horizon)
     xt, yt, te = _windows(z, test_starts, window, horizon)
+    val = {}
+    if val_fraction is not None:  # targets in [train_end, split), whole horizon before split
+        val_starts = np.arange(max(train_end - window, 0), split - window - horizon + 1, stride)
+        xv, yv, ve = _windows(z, val_starts, window, horizon)
+        val = dict(x_val=None, y_val=torch.from_numpy(yv.astype(np.float32)), val_index=ve,
+                   val_split=train_end)
 
     def tensor_x(a):
         a = a[:, :, None]
@@ -311,7 +351,8 @@ def make_windows(series, window: int, *, horizon: int = 1, train_fraction: float
         x_train=tensor_x(xs), y_train=torch.from_numpy(ys.astype(np.float32)),
         x_test=tensor_x(xt), y_test=torch.from_numpy(yt.astype(np.float32)),
         train_index=ti, test_index=te, series=s.copy(), split=split, window=window,
-        horizon=horizon, mean=mean, std=std, batch_first=batch_first)
+        horizon=horizon, mean=mean, std=std, batch_first=batch_first,
+        **(val | {"x_val": tensor_x(xv)} if val else {}))
 
 
 def seasonal_naive(data: ForecastData, season: int, *, part: str = "test") -> np.ndarray:
@@ -323,11 +364,10 @@ def seasonal_naive(data: ForecastData, season: int, *, part: str = "test") -> np
     if not isinstance(data, ForecastData):
         raise TypeError(f"data: expected a ForecastData, got {type(data).__name__}")
     season = validate.positive_int("season", season)
-    validate.choice("part", part, ["train", "test"])
     if season < data.horizon:
         raise ValueError(f"season: expected at least horizon = {data.horizon} (the value one "
                          f"season back must be known when forecasting), got {season}")
-    index = data.test_index if part == "test" else data.train_index
+    index = data.part(part)[2]
     if index.min() - season < 0:
         raise ValueError(f"season: {season} reaches before the start of the series "
                          f"(first target at {int(index.min())})")
@@ -344,7 +384,7 @@ def seasonal_naive_error(data: ForecastData, season: int, *, part: str = "test",
     validate.choice("metric", metric, ["mse", "rmse", "mae"])
     validate.choice("units", units, ["normalised", "original"])
     pred = seasonal_naive(data, season, part=part)
-    truth = (data.y_test if part == "test" else data.y_train).numpy().astype(np.float64)
+    truth = data.part(part)[1].numpy().astype(np.float64)
     err = pred - truth
     if units == "original":
         err = err * data.std
@@ -367,14 +407,27 @@ def _ids(name, ids):
     return ids
 
 
-def char_split(ids, train_fraction: float = 0.9):
-    """Split encoded text in time: ``(train_ids, test_ids)``, the test part is the end."""
+def char_split(ids, train_fraction: float = 0.9, val_fraction: float | None = None):
+    """Split encoded text in time: ``(train_ids, test_ids)``, the test part is the end.
+
+    With ``val_fraction`` the held-out end is cut in two: ``(train_ids, val_ids, test_ids)``,
+    the validation text (``int(val_fraction * len)`` ids) first, the test text after it; the
+    training text is the same as without.
+    """
     ids = _ids("ids", ids)
     train_fraction = validate.positive_float("train_fraction", train_fraction)
     if not train_fraction < 1:
         raise ValueError(f"train_fraction: expected a number in (0, 1), got {train_fraction}")
     cut = int(train_fraction * len(ids))
-    return ids[:cut], ids[cut:]
+    if val_fraction is None:
+        return ids[:cut], ids[cut:]
+    val_fraction = validate.positive_float("val_fraction", val_fraction)
+    val_cut = cut + int(val_fraction * len(ids))
+    if not cut < val_cut < len(ids):
+        raise ValueError(f"val_fraction: expected less than 1 - train_fraction = "
+                         f"{1 - train_fraction:.3g} (some test text must remain), got "
+                         f"{val_fraction}")
+    return ids[:cut], ids[cut:val_cut], ids[val_cut:]
 
 
 def char_batch(ids, batch: int, T: int, rng, *, batch_first: bool = False):

@@ -13,7 +13,16 @@ implementations of the same computation, picked by ``backward=``:
 * ``"autograd"``: the readable per-step cells of :mod:`rnncourse.torch_steps`, differentiated
   by autograd (slower, but differentiable twice).
 
-``dropout`` acts between stacked layers in training mode, as in torch.nn.
+``dropout`` acts between stacked layers in training mode, as in torch.nn
+(``dropout_mode="standard"``: a fresh mask for every element at every time step). The course
+adds ``dropout_mode="variational"`` (Gal & Ghahramani 2016): one mask per sequence and unit,
+the same at every time step, on the output of every layer but the last *and* on the state
+``h_{t-1}`` that each layer's recurrent product reads (``W_hh (m * h_{t-1})``; the state itself
+is carried unmasked), all at rate ``dropout``, so it acts with one layer too. The masks are
+drawn from torch's global generator in a fixed order, per layer: the recurrent mask ``(B, H)``
+of each direction, then (except after the last layer) the output mask ``(B, D*H)``; kept
+units are scaled by ``1 / (1 - dropout)``. A layer with a recurrent mask runs through the
+autograd path (:mod:`rnncourse.torch_steps`), whatever ``backward`` says.
 
 Extras the course needs: ``RNN(nonlinearity="sigmoid")`` for the vanishing-gradient lesson, and
 ``GRU(form="seed")``, the candidate of Cho et al. (2014) ``n = tanh(W_xn x + b_in + W_hn (r*h))``.
@@ -36,9 +45,10 @@ from torch.nn import functional as F
 from rnncourse import torch_bptt, torch_steps
 from rnncourse.validate import boolean, check_shape, choice
 
-__all__ = ["RNN", "LSTM", "GRU", "from_torch", "to_torch"]
+__all__ = ["RNN", "LSTM", "GRU", "from_torch", "to_torch", "DROPOUT_MODES", "dropout_mask"]
 
 BACKWARDS = ("manual", "autograd")
+DROPOUT_MODES = ("standard", "variational")
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 GRU_FORMS = ("torch", "seed")
 
@@ -62,14 +72,21 @@ def _check_float_tensor(name, value, dtype):
         )
 
 
+def dropout_mask(shape, p: float, *, dtype=None, device=None) -> torch.Tensor:
+    """A dropout mask: each entry ``1 / (1 - p)`` with probability ``1 - p``, else 0 (drawn
+    from torch's global generator)."""
+    keep = torch.full(shape, 1.0 - p, dtype=dtype, device=device)
+    return torch.bernoulli(keep) / (1.0 - p)
+
+
 class _RecurrentBase(nn.Module):
     """What RNN, LSTM and GRU share: parameters, argument checks, the layer/direction loop."""
 
     _gates = 1
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, backward="manual", device=None,
-                 dtype=None):
+                 dropout=0.0, bidirectional=False, *, backward="manual",
+                 dropout_mode="standard", device=None, dtype=None):
         super().__init__()
         _check_size("input_size", input_size)
         _check_size("hidden_size", hidden_size)
@@ -81,7 +98,12 @@ class _RecurrentBase(nn.Module):
             raise TypeError(f"dropout: expected a number in [0, 1], got {type(dropout).__name__}")
         if not 0 <= dropout <= 1:
             raise ValueError(f"dropout: expected a number in [0, 1], got {dropout}")
-        if dropout > 0 and num_layers == 1:
+        choice("dropout_mode", dropout_mode, DROPOUT_MODES)
+        if dropout == 1 and dropout_mode == "variational":
+            raise ValueError("dropout: expected a number in [0, 1) with dropout_mode="
+                             "'variational' (a mask that keeps nothing cannot be rescaled), "
+                             "got 1")
+        if dropout > 0 and num_layers == 1 and dropout_mode == "standard":
             warnings.warn(
                 "dropout acts between stacked layers (after all but the last), so it does nothing "
                 f"with num_layers=1; got dropout={dropout}", stacklevel=3,
@@ -94,6 +116,7 @@ class _RecurrentBase(nn.Module):
         self.bias = bias
         self.batch_first = batch_first
         self.dropout = float(dropout)
+        self.dropout_mode = dropout_mode
         self.bidirectional = bidirectional
         self.proj_size = 0
         self.backward = backward
@@ -151,6 +174,8 @@ class _RecurrentBase(nn.Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.dropout_mode != "standard":
+            s += f", dropout_mode={self.dropout_mode!r}"
         if self.bidirectional:
             s += ", bidirectional=True"
         return s + self._extra_repr_tail() + f", backward={self.backward!r}"
@@ -208,14 +233,17 @@ class _RecurrentBase(nn.Module):
         h0 = self._check_state("hx", hx, batch, unbatched, dtype)
         return h0, None
 
-    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h_mask=None):
         raise NotImplementedError
 
     def forward(self, input, hx=None):
         x, unbatched = self._check_input(input)
         choice("backward", self.backward, BACKWARDS)
+        choice("dropout_mode", self.dropout_mode, DROPOUT_MODES)
         impl = torch_bptt if self.backward == "manual" else torch_steps
+        variational = bool(self.dropout) and self.training and self.dropout_mode == "variational"
         h0, c0 = self._split_hx(hx, x.shape[1], unbatched, x.dtype)
+        B, H, p = x.shape[1], self.hidden_size, self.dropout
         h_n, c_n = [], []
         layer_input = x
         for layer in range(self.num_layers):
@@ -224,13 +252,19 @@ class _RecurrentBase(nn.Module):
                 k = layer * self.num_directions + direction
                 w_ih, w_hh, b_ih, b_hh = self.layer_parameters(layer, direction)
                 seq = layer_input.flip(0) if direction else layer_input
+                h_mask = dropout_mask((B, H), p, dtype=x.dtype, device=x.device) \
+                    if variational else None  # (B, H): one mask for every time step
                 hs, c_last = self._run_layer(
-                    impl, seq, h0[k], None if c0 is None else c0[k], w_ih, w_hh, b_ih, b_hh)
+                    torch_steps if variational else impl, seq, h0[k],
+                    None if c0 is None else c0[k], w_ih, w_hh, b_ih, b_hh, h_mask)
                 h_n.append(hs[-1])
                 c_n.append(c_last)
                 outputs.append(hs.flip(0) if direction else hs)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            if variational and layer < self.num_layers - 1:  # (1, B, D*H): the same at every t
+                layer_input = layer_input * dropout_mask(
+                    (1, B, layer_input.shape[2]), p, dtype=x.dtype, device=x.device)
+            elif self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         output, h_n = layer_input, torch.stack(h_n)
         c_n = None if c0 is None else torch.stack(c_n)
@@ -252,18 +286,19 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, *, backward="manual",
-                 device=None, dtype=None):
+                 dropout_mode="standard", device=None, dtype=None):
         choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.nonlinearity = nonlinearity
         super().__init__(f"RNN_{nonlinearity.upper()}", input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, backward=backward,
-                         device=device, dtype=dtype)
+                         dropout_mode=dropout_mode, device=device, dtype=dtype)
 
     def _extra_repr_tail(self):
         return "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
 
-    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        return impl.rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, self.nonlinearity), None
+    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h_mask=None):
+        return impl.rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, self.nonlinearity,
+                              **_mask_arg(h_mask)), None
 
 
 class LSTM(_RecurrentBase):
@@ -276,12 +311,13 @@ class LSTM(_RecurrentBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, *, backward="manual",
-                 device=None, dtype=None):
+                 dropout_mode="standard", device=None, dtype=None):
         if proj_size != 0:
             raise ValueError(
                 f"proj_size: expected 0 (the rnncourse LSTM has no projection), got {proj_size}")
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, backward=backward, device=device, dtype=dtype)
+                         dropout, bidirectional, backward=backward, dropout_mode=dropout_mode,
+                         device=device, dtype=dtype)
 
     def _split_hx(self, hx, batch, unbatched, dtype):
         if hx is None:
@@ -294,8 +330,8 @@ class LSTM(_RecurrentBase):
         return (self._check_state("hx[0] (h_0)", hx[0], batch, unbatched, dtype),
                 self._check_state("hx[1] (c_0)", hx[1], batch, unbatched, dtype))
 
-    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        return impl.lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h_mask=None):
+        return impl.lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, **_mask_arg(h_mask))
 
 
 class GRU(_RecurrentBase):
@@ -311,11 +347,12 @@ class GRU(_RecurrentBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, *, form="torch", backward="manual",
-                 device=None, dtype=None):
+                 dropout_mode="standard", device=None, dtype=None):
         choice("form", form, GRU_FORMS)
         self.form = form
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, backward=backward, device=device, dtype=dtype)
+                         bidirectional, backward=backward, dropout_mode=dropout_mode,
+                         device=device, dtype=dtype)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -329,8 +366,14 @@ class GRU(_RecurrentBase):
     def _extra_repr_tail(self):
         return "" if self.form == "torch" else f", form={self.form!r}"
 
-    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        return impl.gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, self.form), None
+    def _run_layer(self, impl, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h_mask=None):
+        return impl.gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, self.form,
+                              **_mask_arg(h_mask)), None
+
+
+def _mask_arg(h_mask):
+    """``h_mask`` goes to the autograd path only (the hand-written backward has no mask)."""
+    return {} if h_mask is None else {"h_mask": h_mask}
 
 
 # --- conversion to and from torch.nn ----------------------------------------------------------
@@ -397,6 +440,11 @@ def to_torch(module: _RecurrentBase) -> nn.Module:
             "module: torch.nn.GRU has no seed form (its candidate is n = tanh(W_in x + b_in + "
             f"r * (W_hn h + b_hn))): expected form='torch', got form={module.form!r}"
         )
+    if module.dropout_mode == "variational" and module.dropout:
+        raise ValueError(
+            "module: torch.nn has no variational dropout (one mask for all time steps); "
+            f"expected dropout_mode='standard' or dropout=0, got dropout={module.dropout} with "
+            "dropout_mode='variational'")
     p = next(module.parameters())
     kwargs = dict(_config(module), device=p.device, dtype=p.dtype)
     if module.mode.startswith("RNN"):

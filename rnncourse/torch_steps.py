@@ -58,14 +58,18 @@ def lstm_cell(x_proj_t, h, c, weight_hh, bias_hh=None):
     return h, c
 
 
-def gru_cell(x_proj_t, h, weight_hh, bias_hh=None, form="torch"):
+def gru_cell(x_proj_t, h, weight_hh, bias_hh=None, form="torch", h_gates=None):
     """One GRU step; returns ``h_t``. Gates packed r, z, n.
+
+    ``h_gates`` (default ``h``) is the state the gates and the candidate read; the interpolation
+    ``(1 - z) * n + z * h`` always keeps ``h`` itself (variational dropout masks only the former).
 
     ``form="torch"``: ``n = tanh(W_xn x + b_in + r * (W_hn h + b_hn))`` (what ``torch.nn.GRU``
     computes). ``form="seed"`` (Cho et al. 2014): ``n = tanh(W_xn x + b_in + W_hn (r * h))``;
     there is no ``b_hn``, so the n-chunk of ``bias_hh`` is not used at all.
     """
     H = h.shape[-1]
+    h_prev, h = h, (h if h_gates is None else h_gates)
     xr, xz, xn = x_proj_t.chunk(3, dim=-1)
     if form == "torch":
         hh = h @ weight_hh.T
@@ -83,34 +87,42 @@ def gru_cell(x_proj_t, h, weight_hh, bias_hh=None, form="torch"):
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
         n = torch.tanh(xn + (r * h) @ weight_hh[2 * H :].T)
-    return (1 - z) * n + z * h
+    return (1 - z) * n + z * h_prev
 
 
 # --- one layer, one direction: project all inputs at once, then the time loop -----------------
+# ``h_mask`` ``(B, H)`` (variational dropout, Gal & Ghahramani 2016): the recurrent product reads
+# ``h_mask * h_{t-1}``, the same mask at every step; the state itself is carried unmasked.
 
 
-def rnn_layer(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
+def _masked(h, h_mask):
+    return h if h_mask is None else h * h_mask
+
+
+def rnn_layer(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh",
+              h_mask=None):
     """All hidden states ``(T, B, H)`` of one RNN layer over ``x`` ``(T, B, I)``."""
     h, hs = h0, []
     for x_t in project_inputs(x, weight_ih, bias_ih):
-        h = rnn_cell(x_t, h, weight_hh, bias_hh, nonlinearity)
+        h = rnn_cell(x_t, _masked(h, h_mask), weight_hh, bias_hh, nonlinearity)
         hs.append(h)
     return torch.stack(hs)
 
 
-def lstm_layer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+def lstm_layer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h_mask=None):
     """``(hs (T, B, H), c_T)`` of one LSTM layer over ``x`` ``(T, B, I)``."""
     h, c, hs = h0, c0, []
     for x_t in project_inputs(x, weight_ih, bias_ih):
-        h, c = lstm_cell(x_t, h, c, weight_hh, bias_hh)
+        h, c = lstm_cell(x_t, _masked(h, h_mask), c, weight_hh, bias_hh)
         hs.append(h)
     return torch.stack(hs), c
 
 
-def gru_layer(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, form="torch"):
+def gru_layer(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, form="torch",
+              h_mask=None):
     """All hidden states ``(T, B, H)`` of one GRU layer over ``x`` ``(T, B, I)``."""
     h, hs = h0, []
     for x_t in project_inputs(x, weight_ih, bias_ih):
-        h = gru_cell(x_t, h, weight_hh, bias_hh, form)
+        h = gru_cell(x_t, h, weight_hh, bias_hh, form, h_gates=_masked(h, h_mask))
         hs.append(h)
     return torch.stack(hs)

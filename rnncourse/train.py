@@ -27,6 +27,12 @@ What it guarantees:
   metric is below ``target``; ``steps_to_target`` and ``seconds_to_target`` say when.
   ``goal="max"`` is for a metric such as accuracy (reached at ``>= target``), and
   ``stop_at_target=False`` runs every step anyway (the same budget for every model).
+* **Early stopping on validation data.** ``eval_fn`` is the *validation* metric: every choice
+  the loop makes reads it and nothing else. ``restore_best=True`` keeps the weights of the best
+  evaluation (``result.best_step``) and puts them back after the run; ``patience=k`` stops once
+  ``k`` evaluations in a row have not improved on the best. ``test_fn`` (the test metric) runs
+  once, after the last step and after the best weights are back, so a test number can never
+  choose a stopping point (``tests/test_selection.py``).
 * **What seq2seq needs too.** ``forward(model, inputs)`` says how a batch is fed (a decoder gets
   the target prefix: teacher forcing), ``lr_schedule(step)`` scales ``lr`` step by step
   (:func:`cosine_decay`), and ``test_fn(model)`` evaluates once after the last step
@@ -80,6 +86,7 @@ class TrainResult:
     diverged_at: int | None = None
     train_seconds_to_target: float | None = None
     test_metric: float | None = None
+    best_step: int | None = None
     model: nn.Module | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -136,6 +143,7 @@ class TrainResult:
             "diverged_at": self.diverged_at,
             "train_seconds_to_target": self.train_seconds_to_target,
             "test_metric": self.test_metric,
+            "best_step": self.best_step,
             "config": dict(self.config),
         }
 
@@ -257,7 +265,8 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
           progress: bool | str = True, log_grad_norm: bool = True,
           config: dict | None = None, forward: Callable | None = None,
           lr_schedule: Callable | None = None, goal: str = "min", stop_at_target: bool = True,
-          test_fn: Callable | None = None) -> TrainResult:
+          test_fn: Callable | None = None, restore_best: bool = False,
+          patience: int | None = None) -> TrainResult:
     """Train ``model`` for up to ``steps`` steps; return a :class:`TrainResult`.
 
     ``model``: an ``nn.Module``, or a zero-argument function returning one (built inside the
@@ -271,6 +280,9 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
     entries (task, T, batch size...) to ``result.config``. ``forward(model, x)`` replaces
     ``model(x)``; ``lr_schedule(step)`` multiplies ``lr`` at step ``step`` (1-based);
     ``test_fn(model) -> float`` runs once after the last step, into ``result.test_metric``.
+    ``restore_best`` (needs ``eval_fn``) ends the run with the weights of its best evaluation
+    (``result.best_step``); ``patience`` (an int >= 1, needs ``eval_fn``) stops the run after
+    that many evaluations without a new best: early stopping on the validation metric.
     """
     steps = validate.positive_int("steps", steps)
     lr = validate.positive_float("lr", lr)
@@ -307,6 +319,12 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
     validate.boolean("log_grad_norm", log_grad_norm)
     validate.boolean("stop_at_target", stop_at_target)
     validate.choice("goal", goal, GOALS)
+    validate.boolean("restore_best", restore_best)
+    if patience is not None:
+        patience = validate.positive_int("patience", patience)
+    if (restore_best or patience is not None) and eval_fn is None:
+        raise ValueError("restore_best, patience: early stopping reads the validation metric; "
+                         "expected an eval_fn as well, got eval_fn=None")
     for name, fn in (("forward", forward), ("lr_schedule", lr_schedule), ("test_fn", test_fn)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name}: expected a function or None, got {type(fn).__name__}")
@@ -321,8 +339,13 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
         extra["stop_at_target"] = False
     if test_fn is not None:
         extra["test_fn"] = _name(test_fn)
+    if restore_best:
+        extra["restore_best"] = True
+    if patience is not None:
+        extra["patience"] = patience
     options = {"forward": forward, "lr_schedule": lr_schedule, "goal": goal,
-               "stop_at_target": stop_at_target, "test_fn": test_fn}
+               "stop_at_target": stop_at_target, "test_fn": test_fn,
+               "restore_best": restore_best, "patience": patience}
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model: expected a torch.nn.Module or a function returning one, got "
                         f"{type(model).__name__}")
@@ -348,7 +371,7 @@ def train(model, make_batch: Callable, loss_fn: Callable, *, steps: int, lr: flo
 
 def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs, clip, seed,
           threads, eval_fn, eval_every, target, progress, log_grad_norm, extra, forward,
-          lr_schedule, goal, stop_at_target, test_fn):
+          lr_schedule, goal, stop_at_target, test_fn, restore_best, patience):
     rng = np.random.default_rng(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
@@ -376,6 +399,7 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
     evals: list[tuple[int, float]] = []
     steps_to_target = seconds_to_target = train_seconds_to_target = None
     diverged, diverged_at = False, None
+    best_step, best_metric, best_state, since_best = None, None, None, 0
     train_seconds = 0.0
     start = time.perf_counter()
     model.train()
@@ -424,6 +448,14 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
                 metric = float(eval_fn(model))
                 model.train()
                 evals.append((step, metric))
+                if math.isfinite(metric) and (best_metric is None or (
+                        metric > best_metric if goal == "max" else metric < best_metric)):
+                    best_step, best_metric, since_best = step, metric, 0
+                    if restore_best:
+                        best_state = {k: v.detach().clone()
+                                      for k, v in model.state_dict().items()}
+                else:
+                    since_best += 1
                 if bar is not None:
                     bar.set_postfix(loss=f"{value:.4g}", eval=f"{metric:.4g}", refresh=False)
                 if target is not None and steps_to_target is None and (
@@ -433,9 +465,13 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
                     train_seconds_to_target = train_seconds
                     if stop_at_target:
                         break
+                if patience is not None and since_best >= patience:
+                    break
     finally:
         if bar is not None:
             bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
     test_metric = None if test_fn is None else float(test_fn(model))
     seconds = time.perf_counter() - start
     return TrainResult(losses=losses, grad_norms=norms, evals=evals,
@@ -443,4 +479,4 @@ def _loop(model, make_batch, loss_fn, *, steps, lr, optimizer, optimizer_kwargs,
                        seconds_to_target=seconds_to_target, train_seconds=train_seconds,
                        n_params=n_params, config=config, diverged=diverged,
                        diverged_at=diverged_at, train_seconds_to_target=train_seconds_to_target,
-                       test_metric=test_metric, model=model)
+                       test_metric=test_metric, best_step=best_step, model=model)

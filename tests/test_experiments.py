@@ -192,8 +192,11 @@ def test_summary_rows_and_table():
 
 
 def test_summary_bad_arguments():
-    with pytest.raises(TypeError, match="result: expected a TrainResult, got dict"):
+    with pytest.raises(TypeError, match=r"result: expected a TrainResult or its to_dict\(\), "
+                                        r"got a dict without 'n_params'"):
         experiments.summary_row("a", "b", {}, metric="m", value=1.0)
+    with pytest.raises(TypeError, match="result: expected a TrainResult or its to_dict"):
+        experiments.summary_row("a", "b", 3, metric="m", value=1.0)
     with pytest.raises(TypeError, match="value: expected a number, got str"):
         experiments.summary_row("a", "b", fake(1), metric="m", value="1")
     with pytest.raises(TypeError, match="rows: expected a non-empty list of dicts"):

@@ -12,7 +12,7 @@ from rnncourse.literature import Claim, Verdict
 torch.set_num_threads(1)
 
 KEYS = ["bengio1994", "hochreiter1997", "schuster1997", "gers2000", "pascanu2013", "chung2014",
-        "jozefowicz2015", "bahdanau2015", "greff2017"]
+        "zaremba2014", "jozefowicz2015", "bahdanau2015", "greff2017"]
 
 
 # --- references -------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ _LACKING = (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, Attr
 
 def literature_rows(extra: Sequence) -> list[CheckRow]:
     """Lesson 5's verdicts (records of lesson 5 holding ``claims``, :class:`~rnncourse.records.
-    Literature`) as rows: the verdict and reason are lesson 5's own."""
+    Literature`) as rows, with the claims lesson 6 checks (``06_experiments/literature``): the
+    verdict and reason are the lesson's own."""
     rows = []
     for rec in extra:
-        if not rec.lesson.startswith("05") or not isinstance(rec.data, Mapping) \
+        if not rec.lesson.startswith(("05", "06")) or not isinstance(rec.data, Mapping) \
                 or not isinstance(rec.data.get("claims"), list):
             continue
         for c in rec.data["claims"]:
@@ -31,7 +32,8 @@ def literature_rows(extra: Sequence) -> list[CheckRow]:
                 "05", f"{paper}: {c['claim']}" if paper else str(c["claim"]),
                 f"the paper's claim holds in: {c.get('experiment', '?')}",
                 str(c.get("measured", "")), verdict, record_label(rec),
-                reason=f"lesson 5: {c.get('why', '')}".strip() if verdict.needs_reason else ""))
+                reason=(f"lesson {int(rec.lesson[:2])}: {c.get('why', '')}".strip()
+                        if verdict.needs_reason else "")))
     return rows
 
 

@@ -196,6 +196,42 @@ def char_lm_beats_unigram(d):
     return f"{bpc:.3f} bits/char vs unigram {unigram:.3f}", bpc < unigram - 1.0
 
 
+def _by_depth(d):
+    runs = list(d["runs"].values())
+    out = {}
+    for r in runs:
+        out.setdefault(str(r["config"]["cell"]), {})[int(r["config"]["num_layers"])] = r
+    if not out:
+        raise KeyError("runs")
+    return out
+
+
+def depth_costs_time_not_paying(d):
+    by = _by_depth(d)
+    parts, ok = [], True
+    for cell, runs in by.items():
+        lo, hi = runs[min(runs)], runs[max(runs)]
+        parts.append(f"{cell}: {min(runs)} layer {number(lo['val_bpc']):.3f}, {max(runs)} layers "
+                     f"{number(hi['val_bpc']):.3f} bits/char; CPU ms/step "
+                     f"{number(lo['step_cpu_ms']):.1f} vs {number(hi['step_cpu_ms']):.1f}")
+        ok = ok and hi["n_params"] > lo["n_params"] and \
+            number(hi["step_cpu_ms"]) > 1.5 * number(lo["step_cpu_ms"]) and \
+            number(lo["val_bpc"]) < number(hi["val_bpc"])
+    return "; ".join(parts), ok
+
+
+def dropout_narrows_gap(d):
+    runs = d["runs"]
+    none = next(r for r in runs.values() if not number(r["config"]["dropout"]))
+    dropped = [r for r in runs.values() if number(r["config"]["dropout"])]
+    if not dropped:
+        raise KeyError("a run with dropout")
+    gaps = ", ".join(f"{r['config']['dropout_mode']} {number(r['gap']):.2f}" for r in dropped)
+    return (f"gap without dropout {number(none['gap']):.2f} bits/char; with: {gaps}"), \
+        none["best_step"] < none["steps"] and \
+        all(number(r["gap"]) < 0.75 * number(none["gap"]) for r in dropped)
+
+
 def attention_solves_reversal(d):
     att = number(d["attention"]["test_exact_match"])
     plain = number(d["no attention"]["test_exact_match"])
@@ -293,6 +329,12 @@ CHECKS: list[Check] = [
           forecasters_beat_naive),
     Check("char_lm", "06", "a character-level LSTM learns more than letter frequencies",
           "held-out bits/char at least 1 bit below the unigram entropy", char_lm_beats_unigram),
+    Check("depth", "06", "at the same CPU time, stacking layers costs time per step and does "
+          "not pay in a short budget", "3 layers: more parameters, > 1.5x CPU per step, higher "
+          "validation bits/char than 1 layer (LSTM and GRU)", depth_costs_time_not_paying),
+    Check("dropout", "06", "dropout narrows the overfitting gap of a small-data char LSTM",
+          "without dropout the validation loss turns up; with dropout (either kind) the gap "
+          "at the last step < 0.75x the gap without", dropout_narrows_gap),
     Check("reversal", "07", "attention solves digit reversal; the same model without it "
           "does not", "attention >= 95% exact match; without <= attention - 30 points",
           attention_solves_reversal),
