@@ -171,8 +171,10 @@ def test_gated_cells_come_from_the_saved_config_not_the_label(tmp_path):
     assert "tanh RNN > 0.8 x 1/6" in row(report.checks, "adding problem").reason
 
 
-def test_fast_producers_save_records_in_the_lessons_shape(tmp_path):
-    inv = findings.gather(tmp_path, keys=["complexity", "gradient_flow"])
+def test_fast_producers_save_records_in_the_lessons_shape(tmp_path, capsys):
+    # verbose, as lesson 8 calls it: recomputing shows a progress bar (a long wait otherwise)
+    inv = findings.gather(tmp_path, keys=["complexity", "gradient_flow"], verbose=True)
+    assert "recomputing missing records" in capsys.readouterr().err
     assert inv.status == {"complexity": "computed", "gradient_flow": "computed"}
     flow = inv.records["gradient_flow"]
     assert (flow.lesson, flow.name) == (findings.LESSON, "04_core")

@@ -89,6 +89,7 @@ def gather(folder=None, *, keys=None, compute_missing: bool = True,
     root = results.results_folder(folder, create=False)
     by_key, skipped = _load(folder)
     inv = Inventory({}, {}, skipped=skipped, folder=root)
+    todo = []  # (key, producer target) of every missing record that can be recomputed
     for key in keys:
         found = next((by_key[c] for c in SOURCES[key] if c in by_key), None)
         if found is not None:
@@ -98,13 +99,24 @@ def gather(folder=None, *, keys=None, compute_missing: bool = True,
         if target is None or not compute_missing:
             inv.status[key] = "missing"
             continue
-        if verbose:
-            print(f"computing {key} ({target[0]}/{target[1]}): {PRODUCERS[target].what} ...",
-                  flush=True)
+        todo.append((key, target))
+    # Recomputing can take minutes (lessons not run yet): a bar says which and how far along.
+    bar = None
+    if verbose and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="recomputing missing records", unit="record")
+    for key, target in todo:
+        if bar is not None:
+            bar.set_postfix_str(f"{key}: {PRODUCERS[target].what}"[:60])
         start = time.perf_counter()
         path = produce(*target, folder=folder)
         inv.seconds[key] = time.perf_counter() - start
         inv.records[key], inv.status[key] = results.read_record(path), "computed"
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     used = {(r.lesson, r.name) for r in inv.records.values()}
     inv.extra = [r for k, r in sorted(by_key.items())
                  if k not in used and k[0][:2].isdigit() and "02" <= k[0][:2] <= "07"]
