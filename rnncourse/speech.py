@@ -32,8 +32,8 @@ from .data import data_path
 from .models import SequenceClassifier
 
 __all__ = ["FILENAME", "SPLITS", "SpeechDigits", "load_speech_digits", "Standardiser", "pad",
-           "mean_features", "fit_logistic", "majority_accuracy", "accuracy", "gru_run",
-           "frame_confidence"]
+           "mean_features", "pool_frames", "fit_logistic", "majority_accuracy", "accuracy",
+           "GRURun", "gru_run", "frame_confidence"]
 
 FILENAME = "speech_digits.npz"
 SPLITS = ("train", "validation", "test")
@@ -223,21 +223,27 @@ class GRURun:
     best_step: int
 
 
-def gru_run(x_train: torch.Tensor, y_train, x_val: torch.Tensor, y_val, *, lr: float,
-            steps: int, hidden_size: int = 64, cell: str = "gru", batch: int = 64,
-            eval_every: int = 25, clip: float = 1.0, seed: int = 0,
-            progress: bool | str = False) -> GRURun:
-    """Train a recurrent digit classifier on padded ``(T, N, M)`` inputs; keep the weights of
-    the evaluation with the best validation accuracy (the first, on ties)."""
-    y_train = torch.as_tensor(_labels("y_train", y_train, x_train.shape[1]))
+def gru_run(train_sequences, y_train, val_sequences, y_val, *, lr: float, steps: int,
+            hidden_size: int = 64, cell: str = "gru", batch: int = 64, eval_every: int = 25,
+            clip: float = 1.0, seed: int = 0, progress: bool | str = False) -> GRURun:
+    """Train a recurrent digit classifier on lists of ``(T_i, M)`` sequences; keep the weights
+    of the evaluation with the best validation accuracy (the first, on ties).
+
+    Each batch is ``batch`` training sequences drawn at random, padded at the front to the
+    longest of them (:func:`pad`); the validation set is padded once.
+    """
+    train_sequences = [_sequence(f"train_sequences[{i}]", s)
+                       for i, s in enumerate(train_sequences)]
+    y_train = torch.as_tensor(_labels("y_train", y_train, len(train_sequences)))
+    x_val = pad(val_sequences)
     y_val = torch.as_tensor(_labels("y_val", y_val, x_val.shape[1]))
     batch = validate.positive_int("batch", batch)
-    n = x_train.shape[1]
+    n = len(train_sequences)
     best = {"accuracy": -1.0, "state": None}
 
     def make_batch(rng):
-        idx = torch.from_numpy(rng.integers(0, n, size=batch))
-        return x_train[:, idx], y_train[idx]
+        idx = rng.integers(0, n, size=batch)
+        return pad([train_sequences[i] for i in idx]), y_train[torch.from_numpy(idx)]
 
     def validation_accuracy(model):
         acc = accuracy(model, x_val, y_val)
@@ -245,8 +251,9 @@ def gru_run(x_train: torch.Tensor, y_train, x_val: torch.Tensor, y_val, *, lr: f
             best.update(accuracy=acc, state=copy.deepcopy(model.state_dict()))
         return acc
 
+    M = train_sequences[0].shape[1]
     result = training.train(
-        lambda: SequenceClassifier(cell, x_train.shape[2], hidden_size, 10, output="last"),
+        lambda: SequenceClassifier(cell, M, hidden_size, 10, output="last"),
         make_batch, torch.nn.functional.cross_entropy, steps=steps, lr=lr, clip=clip,
         seed=seed, eval_fn=validation_accuracy, eval_every=eval_every, goal="max",
         progress=progress, config={"task": "spoken digits", "cell": cell,
@@ -255,6 +262,15 @@ def gru_run(x_train: torch.Tensor, y_train, x_val: torch.Tensor, y_val, *, lr: f
     model.load_state_dict(best["state"])
     best_step = next(s for s, a in result.evals if a == best["accuracy"])
     return GRURun(result, model, best["accuracy"], int(best_step))
+
+
+def pool_frames(sequence, factor: int = 2) -> np.ndarray:
+    """Average every ``factor`` consecutive frames ``(T, M) -> (ceil(T / factor), M)`` (the
+    last group may be shorter): a coarser time step, ``factor`` times fewer recurrent steps."""
+    s = _sequence("sequence", sequence)
+    factor = validate.positive_int("factor", factor)
+    starts = np.arange(0, len(s), factor)
+    return np.add.reduceat(s, starts, axis=0) / np.diff(np.append(starts, len(s)))[:, None]
 
 
 def frame_confidence(model: SequenceClassifier, sequence) -> np.ndarray:
