@@ -41,7 +41,7 @@ __all__ = [
     "check_data", "TrainRun", "Complexity", "ComplexityRecomputed", "Variants",
     "VariantsRecomputed", "GradientFlow", "Literature", "ClaimRecord", "AddingRace",
     "AddingSetting", "AddingRun", "AddingConfig", "Summary", "SummaryRow", "CharLM",
-    "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid",
+    "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid", "SpeechDigits",
 ]
 
 
@@ -278,6 +278,25 @@ class CharLM(TrainRun):
     unigram_bits: float
 
 
+class SpeechDigits(TypedDict):
+    """Lesson 6's spoken digits: test accuracy on voices never heard in training (majority,
+    averaged frames + logistic regression, the GRU's seeds and their mean), what validation
+    chose, and the seed-to-seed difference the asserted margin is built on."""
+
+    voices: dict[str, list[str]]
+    utterances: dict[str, int]
+    majority: float
+    logistic: float
+    logistic_weight_decay: float
+    gru: float
+    gru_seeds: list[float]
+    gru_lr: float
+    gru_validation: dict[str, float]
+    seed_spread: float
+    margin: float
+    gru_run: TrainRun
+
+
 # --- lesson 7: advanced ------------------------------------------------------------------------
 
 class Seq2SeqRun(TypedDict):
@@ -353,6 +372,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     RecordType("06_experiments", "sonnets_char_lm", CharLM),
     RecordType("06_experiments", "sonnets_samples", dict[str, Any]),
     RecordType("06_experiments", "summary", Summary),
+    RecordType("06_experiments", "speech_digits", SpeechDigits),
     RecordType("07_advanced", "reversal", Seq2SeqPair),
     RecordType("07_advanced", "dates", Seq2SeqPair),
     RecordType("07_advanced", "alignment", Alignment),

@@ -273,3 +273,27 @@ def test_the_adding_race_record_is_what_lessons_6_and_8_save(tmp_path, monkeypat
         ("gated", "gru", True, "adding problem (T = 5)")]
     with pytest.raises(TypeError, match="setting: expected a dict of adding_run arguments"):
         experiments.adding_race({"plain": {"cell": "rnn"}}, 5)
+
+
+def speech_record(gru_seeds=(0.86, 0.84), logistic=0.67, spread=0.01):
+    return {"voices": {"train": ["a"], "validation": ["b"], "test": ["c"]},
+            "utterances": {"train": 1980, "validation": 450, "test": 630},
+            "majority": 0.1, "logistic": logistic, "logistic_weight_decay": 1e-3,
+            "gru": sum(gru_seeds) / len(gru_seeds), "gru_seeds": list(gru_seeds),
+            "gru_lr": 1e-2, "gru_validation": {"0.003": 0.9, "0.01": 0.93},
+            "seed_spread": spread, "margin": max(0.05, 3 * spread),
+            "gru_run": train_run(0.9, None, "gru")}
+
+
+def test_the_speech_row_reads_lesson_6s_record(tmp_path):
+    results.save_result("06_experiments", "speech_digits", speech_record(), tmp_path)
+    report = findings.compile_findings(tmp_path, compute_missing=False)
+    check = row(report.checks, "spoken digits")
+    assert check.passed and "GRU 85.0%" in check.measured
+    (model,) = [r for r in report.models if r.task.startswith("spoken digits")]
+    assert model.value == pytest.approx(0.85) and model.baseline == 0.67 and model.cell == "gru"
+    # one seed within the margin of the averaged frames: the claim does not hold
+    results.save_result("06_experiments", "speech_digits",
+                        speech_record(gru_seeds=(0.86, 0.70)), tmp_path)
+    report = findings.compile_findings(tmp_path, compute_missing=False)
+    assert not row(report.checks, "spoken digits").passed

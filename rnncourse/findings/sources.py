@@ -20,6 +20,7 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "adding": (("06_experiments", "adding_T50"), (LESSON, "06_adding")),
     "forecast": (("06_experiments", "summary"),),
     "char_lm": (("06_experiments", "sonnets_char_lm"),),
+    "speech": (("06_experiments", "speech_digits"),),
     "reversal": (("07_advanced", "reversal"), (LESSON, "07_reversal")),
     "dates": (("07_advanced", "dates"),),
     "alignment": (("07_advanced", "alignment"),),
