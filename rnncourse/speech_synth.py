@@ -2,7 +2,8 @@
 
 No recorded speech corpus installs from the package registries this project can reach, so the
 digits "zero" to "nine" are spoken by Debian's two speech synthesisers: ``espeak-ng`` (formant
-synthesis; eight English accents x eleven voice variants) and ``flite`` (CMU; four voices). Every
+synthesis; 30 pairs of its 8 English accents and 10 voice variants) and ``flite`` (CMU; four
+voices; ``rms`` ignores the pitch setting, so its three pitches differ only in noise). Every
 voice says every digit at three speeds and three pitches, with white noise at one of four
 signal-to-noise ratios, and each utterance becomes log-mel features (:mod:`rnncourse.audio`).
 
