@@ -42,7 +42,7 @@ __all__ = [
     "VariantsRecomputed", "GradientFlow", "Literature", "ClaimRecord", "AddingRace",
     "AddingSetting", "AddingRun", "AddingConfig", "Summary", "SummaryRow", "CharLM",
     "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid", "DepthRun", "DeepDepth", "DropoutRun",
-    "DeepDropout",
+    "DeepDropout", "SpeechDigits",
 ]
 
 
@@ -314,6 +314,25 @@ class DeepDropout(TypedDict):
     runs: dict[str, DropoutRun]
 
 
+class SpeechDigits(TypedDict):
+    """Lesson 6's spoken digits: test accuracy on voices never heard in training (majority,
+    averaged frames + logistic regression, the GRU's seeds and their mean), what validation
+    chose, and the seed-to-seed difference the asserted margin is built on."""
+
+    voices: dict[str, list[str]]
+    utterances: dict[str, int]
+    majority: float
+    logistic: float
+    logistic_weight_decay: float
+    gru: float
+    gru_seeds: list[float]
+    gru_lr: float
+    gru_validation: dict[str, float]
+    seed_spread: float
+    margin: float
+    gru_run: TrainRun
+
+
 # --- lesson 7: advanced ------------------------------------------------------------------------
 
 class Seq2SeqRun(TypedDict):
@@ -392,6 +411,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     RecordType("06_experiments", "deep_depth", DeepDepth),
     RecordType("06_experiments", "deep_dropout", DeepDropout),
     RecordType("06_experiments", "literature", Literature),  # claims that join lesson 5's
+    RecordType("06_experiments", "speech_digits", SpeechDigits),
     RecordType("07_advanced", "reversal", Seq2SeqPair),
     RecordType("07_advanced", "dates", Seq2SeqPair),
     RecordType("07_advanced", "alignment", Alignment),

@@ -232,6 +232,15 @@ def dropout_narrows_gap(d):
         all(number(r["gap"]) < 0.75 * number(none["gap"]) for r in dropped)
 
 
+def gru_hears_unseen_voices(d):
+    gru, seeds = number(d["gru"]), [number(a) for a in d["gru_seeds"]]
+    logistic, majority, margin = number(d["logistic"]), number(d["majority"]), number(d["margin"])
+    return (f"GRU {gru:.1%} (seeds {', '.join(f'{a:.1%}' for a in seeds)}), averaged frames + "
+            f"logistic regression {logistic:.1%}, majority {majority:.1%}; margin "
+            f"{margin:.1%}"), \
+        min(seeds) > 0.75 and min(seeds) > logistic + margin and logistic > majority + 0.2
+
+
 def attention_solves_reversal(d):
     att = number(d["attention"]["test_exact_match"])
     plain = number(d["no attention"]["test_exact_match"])
@@ -335,6 +344,10 @@ CHECKS: list[Check] = [
     Check("dropout", "06", "dropout narrows the overfitting gap of a small-data char LSTM",
           "without dropout the validation loss turns up; with dropout (either kind) the gap "
           "at the last step < 0.75x the gap without", dropout_narrows_gap),
+    Check("speech", "06", "a GRU recognises spoken digits from synthetic voices it never heard, "
+          "better than averaged frames", "every seed > 75% and > logistic regression + margin "
+          "(3 x the seed-to-seed difference, >= 5 points); logistic > majority + 20 points",
+          gru_hears_unseen_voices),
     Check("reversal", "07", "attention solves digit reversal; the same model without it "
           "does not", "attention >= 95% exact match; without <= attention - 30 points",
           attention_solves_reversal),

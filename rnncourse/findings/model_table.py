@@ -80,9 +80,20 @@ def summary_rows(d, src) -> list[ModelRow]:
             for r in d["rows"] if not str(r["experiment"]).startswith("adding")]
 
 
+def speech_rows(d, src) -> list[ModelRow]:
+    """Lesson 6's GRU on spoken digits by unseen voices (the baseline: averaged frames +
+    logistic regression)."""
+    r = d["gru_run"]
+    return [ModelRow("spoken digits, unseen voices", "GRU, H = 64", optional(r, "n_params", int),
+                     "test accuracy", number(d["gru"]), number(d["logistic"]), None,
+                     optional(r, "steps", int), None, None, optional(r, "seconds"), src,
+                     ms_per_step=optional(r, "ms_per_step"), cell="gru")]
+
+
 ROW_MAKERS = {"variants": variants_rows, "adding": adding_rows, "forecast": summary_rows,
               "reversal": seq2seq_rows("digit reversal (5-12)"),
-              "dates": seq2seq_rows("date normalisation"), "hybrid": hybrid_rows}
+              "dates": seq2seq_rows("date normalisation"), "hybrid": hybrid_rows,
+              "speech": speech_rows}
 """Source key -> the function that turns its record's data into rows, in the table's order."""
 
 

@@ -22,6 +22,7 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "char_lm": (("06_experiments", "sonnets_char_lm"),),
     "depth": (("06_experiments", "deep_depth"),),
     "dropout": (("06_experiments", "deep_dropout"),),
+    "speech": (("06_experiments", "speech_digits"),),
     "reversal": (("07_advanced", "reversal"), (LESSON, "07_reversal")),
     "dates": (("07_advanced", "dates"),),
     "alignment": (("07_advanced", "alignment"),),
