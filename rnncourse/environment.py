@@ -7,12 +7,13 @@ The start page's first cell must be quick in a fresh kernel (``make bench``: goa
 this module imports nothing heavy: a package is found with ``importlib.util.find_spec`` and its
 version read from its metadata, never imported (``import torch`` alone costs seconds of CPU
 and the check does not need it); only :func:`demo_widget` imports plotly and ipywidgets, which
-it shows. ``tests/test_environment.py`` checks that the cell leaves torch unimported.
+it shows, and plotly's renderer comes without its slowest optional import
+(:mod:`rnncourse.light_imports`). ``tests/test_environment.py`` checks that the cell leaves
+torch unimported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata as metadata
 import importlib.util
 import platform
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+from .light_imports import without_slow_optional_imports
 
 # What each import name is called on PyPI, for the "pip install ..." advice.
 _CHECKED = {"torch": "torch", "numpy": "numpy", "ipywidgets": "ipywidgets", "plotly": "plotly",
@@ -105,10 +108,10 @@ def check_environment() -> EnvironmentReport:
             )
     if report.versions.get("plotly") not in (None, "missing") and \
             report.versions.get("anywidget") not in (None, "missing"):
-        with _without_slow_optional_imports():
+        with without_slow_optional_imports():
             import plotly.graph_objects as go
         try:
-            with _without_slow_optional_imports():
+            with without_slow_optional_imports():
                 go.FigureWidget()
         except Exception as err:  # plotly's stand-in raises when anywidget is unusable
             report.problems.append(f"plotly.graph_objects.FigureWidget does not work: {err}")
@@ -131,25 +134,6 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def _without_slow_optional_imports():
-    """Keep jsonschema from importing its optional ``rfc3987_syntax`` (a grammar built at import,
-    2.5 s of CPU) when plotly's FigureWidget pulls in nbformat -> jsonschema.
-
-    Only jsonschema's "iri" format check uses it; nothing in the course validates IRIs. Where
-    jsonschema is already imported, nothing changes.
-    """
-    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
-        yield
-        return
-    sys.modules["rfc3987_syntax"] = None  # an import of it raises ImportError: jsonschema skips it
-    try:
-        yield
-    finally:
-        if sys.modules.get("rfc3987_syntax", "") is None:
-            del sys.modules["rfc3987_syntax"]
-
-
 def demo_widget():
     """A slider driving a live plotly figure: if both show and move, the lessons' widgets will.
 
@@ -158,7 +142,7 @@ def demo_widget():
     import ipywidgets as widgets
     import numpy as np
 
-    with _without_slow_optional_imports():
+    with without_slow_optional_imports():
         import plotly.graph_objects as go
 
     t = np.linspace(0.0, 1.0, 200)
@@ -166,7 +150,7 @@ def demo_widget():
     slider.add_class("rnncourse-demo-slider")
     from . import figstyle
 
-    with _without_slow_optional_imports():
+    with without_slow_optional_imports():
         figure = figstyle.figure(
             [go.Scatter(x=t, y=np.sin(2 * np.pi * slider.value * t), mode="lines")],
             widget=True, title="move the slider: this plot should follow", xaxis_title="t",

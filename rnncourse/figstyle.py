@@ -31,6 +31,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .light_imports import plotly_renderer
+
 TEMPLATE = "rnncourse"
 
 # Okabe & Ito (2008), "Color universal design": blue, orange, bluish green, vermillion,
@@ -86,8 +88,14 @@ def register() -> str:
 
 
 def use() -> str:
-    """Make the course's style plotly's default (figures made with ``go.Figure`` too)."""
+    """Make the course's style plotly's default (figures made with ``go.Figure`` too).
+
+    Also loads plotly's notebook renderer now (lessons call this in their first cell), without
+    its slowest optional import: otherwise a lesson's first ``fig.show()`` takes 3 s of CPU
+    (:mod:`rnncourse.light_imports`).
+    """
     pio.templates.default = register()
+    plotly_renderer()
     return TEMPLATE
 
 

@@ -101,3 +101,20 @@ def test_hline_label_sits_on_its_line_on_a_log_axis():
     assert fig.layout.annotations[-1].y == 5.0 and fig.layout.annotations[-1].yref == "y2"
     with pytest.raises(ValueError, match="side"):
         figstyle.hline(fig, 1.0, "x", side="top")
+
+
+def test_use_loads_plotlys_renderer_without_the_slow_optional_import():
+    # A lesson's first fig.show() took 3 s of CPU, 2.5 s of it jsonschema's rfc3987_syntax
+    # (pulled in by plotly's renderer -> nbformat); use() loads the renderer without it.
+    # Counted in sys.modules of a fresh interpreter, so the test cannot flake.
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom rnncourse import figstyle\nfigstyle.use()\n"
+             "import plotly.graph_objects as go\ngo.FigureWidget()\n"
+             "print('plotly.io._renderers' in sys.modules, 'jsonschema' in sys.modules,"
+             " 'rfc3987_syntax' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "False"], done.stdout
