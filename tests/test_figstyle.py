@@ -118,3 +118,19 @@ def test_use_loads_plotlys_renderer_without_the_slow_optional_import():
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True", "True", "False"], done.stdout
+
+
+def test_use_gives_a_figure_shown_without_a_height_the_templates():
+    # JupyterLab draws a mime-rendered figure without a layout height 360 px high (a 244 px
+    # plot area); after use() the mime renderer writes the template's height in.
+    figstyle.use()
+    renderer = pio.renderers["plotly_mimetype"]
+    assert isinstance(renderer, figstyle.TemplateHeight)
+    assert renderer in pio.renderers._default_renderers or pio.renderers.default != \
+        "plotly_mimetype"
+    shown = renderer.to_mimebundle(go.Figure(go.Scatter(y=[1, 2])).to_dict())
+    assert shown["application/vnd.plotly.v1+json"]["layout"]["height"] == figstyle.HEIGHT
+    kept = renderer.to_mimebundle(go.Figure(layout=dict(height=300)).to_dict())
+    assert kept["application/vnd.plotly.v1+json"]["layout"]["height"] == 300
+    figstyle.use()  # idempotent
+    assert pio.renderers["plotly_mimetype"] is renderer
