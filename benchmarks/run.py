@@ -37,9 +37,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.readme_table import update_readme
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"
-README = ROOT / "README.md"
 
 # Budgets from the lesson issues, in seconds (top to bottom, fresh kernel, this 2-core machine).
 LESSON_BUDGET_S = {"00": 30, "01": 45, "02": 60, "03": 45, "04": 45, "05": 60, "06": 120,
@@ -442,17 +443,24 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str) -> None:
-    text = README.read_text()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    if start not in text or end not in text:
-        return
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+def bench_scan_section() -> dict:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench_scan import bench_scan
+
+    return bench_scan()
 
 
-SECTIONS = ["lessons", "widgets", "catch_up", "start_cell", "cells", "complexity", "scan"]
+# What `make bench` measures, in the order it runs: (section, heading, benchmark).
+STEPS = [
+    ("lessons", "1. lessons, fresh kernel each, 1 and 2 torch threads", bench_lessons),
+    ("widgets", "2. widget updates (in-process)", bench_widgets),
+    ("catch_up", "5. explorer catch-up after 40 fast changes", bench_catch_up),
+    ("start_cell", "6. the start page's first code cell, fresh kernel", bench_start_cell),
+    ("cells", "3. cells: forward + backward against torch.nn", bench_cells),
+    ("complexity", "4. complexity exponents", bench_complexity),
+    ("scan", "5. scan and minGRU (lesson 7b)", bench_scan_section),
+]
+SECTIONS = [name for name, _, _ in STEPS]
 
 
 def main(argv=None) -> dict:
@@ -461,34 +469,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
     args = parser.parse_args(argv)
     results = {"machine": machine()}
-    if "lessons" in args.only:
-        print("1. lessons, fresh kernel each, 1 and 2 torch threads", flush=True)
-        results["lessons"] = bench_lessons()
+    for name, heading, bench in STEPS:
+        if name in args.only:
+            print(heading, flush=True)
+            results[name] = bench()
+    if "lessons" in results:
         totals = {}
         for r in results["lessons"]:
             totals[r["threads"]] = totals.get(r["threads"], 0.0) + r["seconds"]
         results["lesson_totals"] = totals
-    if "widgets" in args.only:
-        print("2. widget updates (in-process)", flush=True)
-        results["widgets"] = bench_widgets()
-    if "catch_up" in args.only:
-        print("5. explorer catch-up after 40 fast changes", flush=True)
-        results["catch_up"] = bench_catch_up()
-    if "start_cell" in args.only:
-        print("6. the start page's first code cell, fresh kernel", flush=True)
-        results["start_cell"] = bench_start_cell()
-    if "cells" in args.only:
-        print("3. cells: forward + backward against torch.nn", flush=True)
-        results["cells"] = bench_cells()
-    if "complexity" in args.only:
-        print("4. complexity exponents", flush=True)
-        results["complexity"] = bench_complexity()
-    if "scan" in args.only:
-        print("5. scan and minGRU (lesson 7b)", flush=True)
-        sys.path.insert(0, str(ROOT))
-        from benchmarks.bench_scan import bench_scan
-
-        results["scan"] = bench_scan()
     table = markdown(results)
     print("\n" + table)
     OUT.mkdir(exist_ok=True)
@@ -496,7 +485,7 @@ def main(argv=None) -> dict:
     for path in (OUT / f"bench-{stamp}.json", OUT / "latest.json"):
         path.write_text(json.dumps(results, indent=2, default=str))
     if not args.no_readme and set(args.only) == set(SECTIONS):
-        update_readme(table)
+        update_readme("bench", table)
     print(f"\nwritten: {OUT / 'latest.json'}")
     return results
 

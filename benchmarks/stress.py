@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.readme_table import update_readme
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"
-README = ROOT / "README.md"
 HOG = "while True:\n    pass\n"
 
 
@@ -51,16 +52,6 @@ def markdown(rows: list[dict], hogs: int, date: str) -> str:
         lines.append(f"| {r['lesson']} | {r['runs']} | {r['failed']} | "
                      f"{times[len(times) // 2]:.0f} |")
     return "\n".join(lines)
-
-
-def update_readme(table: str) -> None:
-    text = README.read_text()
-    start, end = "<!-- stress:start -->", "<!-- stress:end -->"
-    if start not in text or end not in text:
-        return
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    README.write_text(f"{head}{start}\n{table}\n{end}{tail}")
 
 
 def main(argv=None) -> int:
@@ -108,7 +99,7 @@ def main(argv=None) -> int:
     (OUT / "stress.json").write_text(json.dumps({"date": date, "hogs": args.hogs,
                                                  "lessons": rows}, indent=2))
     if not args.no_readme and args.lessons is None:
-        update_readme(table)
+        update_readme("stress", table)
     return 1 if any(r["failed"] for r in rows) else 0
 
 

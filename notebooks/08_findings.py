@@ -57,11 +57,12 @@ import time
 
 from IPython.display import HTML, display
 
-from rnncourse import findings
+from rnncourse import figstyle, findings
 from rnncourse.results import results_folder
 from rnncourse.threads import set_threads
 
 set_threads()  # one torch thread: small recurrent models are latency-bound
+figstyle.use()  # the course's figure style, and plotly's renderer loaded now, not at the first plot
 START = time.perf_counter()
 
 # %% [markdown]

@@ -2,18 +2,28 @@
 
 The minimum versions are read from the installed package's own metadata (pyproject.toml), so
 there is one list of requirements, not two.
+
+The start page's first cell must be quick in a fresh kernel (``make bench``: goal <= 5 s), so
+this module imports nothing heavy: a package is found with ``importlib.util.find_spec`` and its
+version read from its metadata, never imported (``import torch`` alone costs seconds of CPU
+and the check does not need it); only :func:`demo_widget` imports plotly and ipywidgets, which
+it shows, and plotly's renderer comes without its slowest optional import
+(:mod:`rnncourse.light_imports`). ``tests/test_environment.py`` checks that the cell leaves
+torch unimported.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata as metadata
+import importlib.util
 import platform
 import sys
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+from .light_imports import without_slow_optional_imports
 
 # What each import name is called on PyPI, for the "pip install ..." advice.
 _CHECKED = {"torch": "torch", "numpy": "numpy", "ipywidgets": "ipywidgets", "plotly": "plotly",
@@ -85,27 +95,43 @@ def check_environment() -> EnvironmentReport:
             f"found {platform.python_version()}: start the course with `make lab` on Python 3.11"
         )
     for name, minimum in _minimum_versions().items():
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
+        version = _installed_version(name)
+        if version is None:
             report.versions[name] = "missing"
             report.problems.append(f"{name} is not installed: pip install '{name}>={minimum}'")
             continue
-        version = getattr(module, "__version__", None) or metadata.version(name)
         report.versions[name] = version
         if Version(version.split("+")[0]) < Version(minimum):
             report.problems.append(
                 f"{name} {version} is too old, {minimum} or newer is needed: "
                 f"pip install -U '{name}>={minimum}'"
             )
-    if "plotly" in report.versions and report.versions.get("anywidget") not in (None, "missing"):
-        import plotly.graph_objects as go
-
+    if report.versions.get("plotly") not in (None, "missing") and \
+            report.versions.get("anywidget") not in (None, "missing"):
+        with without_slow_optional_imports():
+            import plotly.graph_objects as go
         try:
-            go.FigureWidget()
+            with without_slow_optional_imports():
+                go.FigureWidget()
         except Exception as err:  # plotly's stand-in raises when anywidget is unusable
             report.problems.append(f"plotly.graph_objects.FigureWidget does not work: {err}")
     return report
+
+
+def _installed_version(name: str) -> str | None:
+    """The installed version of the import ``name`` (its metadata), None when it is not there.
+
+    ``find_spec`` locates the package without running it, so torch is not imported here.
+    """
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    try:
+        return metadata.version(_CHECKED.get(name, name))
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def demo_widget():
@@ -115,17 +141,20 @@ def demo_widget():
     """
     import ipywidgets as widgets
     import numpy as np
-    import plotly.graph_objects as go
+
+    with without_slow_optional_imports():
+        import plotly.graph_objects as go
 
     t = np.linspace(0.0, 1.0, 200)
     slider = widgets.FloatSlider(value=2.0, min=0.5, max=8.0, step=0.5, description="frequency")
     slider.add_class("rnncourse-demo-slider")
     from . import figstyle
 
-    figure = figstyle.figure(
-        [go.Scatter(x=t, y=np.sin(2 * np.pi * slider.value * t), mode="lines")], widget=True,
-        title="move the slider: this plot should follow", xaxis_title="t",
-        yaxis_title="sin(2π · frequency · t)")
+    with without_slow_optional_imports():
+        figure = figstyle.figure(
+            [go.Scatter(x=t, y=np.sin(2 * np.pi * slider.value * t), mode="lines")],
+            widget=True, title="move the slider: this plot should follow", xaxis_title="t",
+            yaxis_title="sin(2π · frequency · t)")
 
     def redraw(change):
         figure.data[0].y = np.sin(2 * np.pi * change["new"] * t)

@@ -29,7 +29,10 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.io._base_renderers import PlotlyRenderer
 from plotly.subplots import make_subplots
+
+from .light_imports import plotly_renderer
 
 TEMPLATE = "rnncourse"
 
@@ -86,9 +89,36 @@ def register() -> str:
 
 
 def use() -> str:
-    """Make the course's style plotly's default (figures made with ``go.Figure`` too)."""
+    """Make the course's style plotly's default (figures made with ``go.Figure`` too).
+
+    Also loads plotly's notebook renderer now (lessons call this in their first cell), without
+    its slowest optional import: otherwise a lesson's first ``fig.show()`` takes 3 s of CPU
+    (:mod:`rnncourse.light_imports`); and makes its mime renderer give a figure shown without a
+    height the template's (:class:`TemplateHeight`).
+    """
     pio.templates.default = register()
+    renderers = plotly_renderer()
+    current = renderers["plotly_mimetype"]
+    if not isinstance(current, TemplateHeight):
+        renderers["plotly_mimetype"] = TemplateHeight(config=current.config)
+        renderers.default = renderers.default  # the default list holds renderer objects: renew
     return TEMPLATE
+
+
+class TemplateHeight(PlotlyRenderer):
+    """plotly's mime renderer (``fig.show()`` in JupyterLab), filling in a missing height.
+
+    JupyterLab's plotly extension draws a figure whose layout has no height 360 px high, whatever
+    its template says (a plot area of 244 px, under the 250 px the browser tests ask for); this
+    writes the template's height (:data:`HEIGHT` for the course's) into such a figure's layout.
+    """
+
+    def to_mimebundle(self, fig_dict):
+        layout = fig_dict.setdefault("layout", {})
+        if layout.get("height") is None:
+            template = (layout.get("template") or {}).get("layout") or {}
+            layout["height"] = template.get("height") or HEIGHT
+        return super().to_mimebundle(fig_dict)
 
 
 register()

@@ -139,6 +139,29 @@ def test_the_demo_widget_redraws_when_the_slider_moves():
     assert max(abs(v) for v in figure.data[0].y) == pytest.approx(1.0, abs=1e-3)
 
 
+# Modules the start page's first cell must not import: each costs seconds in a fresh kernel
+# (torch about 3.4 s of CPU, jsonschema's optional rfc3987_syntax about 2.5 s), and the cell
+# needs neither. Counted in sys.modules, so the test cannot flake on a busy machine.
+NOT_IN_THE_FIRST_CELL = ("torch", "rfc3987_syntax", "rnncourse.explorers", "rnncourse.models")
+
+
+def test_the_start_pages_first_cell_imports_nothing_heavy():
+    import nbformat
+
+    notebook = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    first = next(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "check_environment" in first and "demo_widget" in first, first
+    probe = (f"import sys\nexec(compile({first!r}, 'first cell', 'exec'))\n"
+             f"print(sorted(m for m in {NOT_IN_THE_FIRST_CELL!r} if m in sys.modules))\n"
+             "print('plotly' in sys.modules, 'ipywidgets' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "notebooks",
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    *_, heavy, shown = done.stdout.strip().splitlines()
+    assert heavy == "[]", f"the start page's first cell imports {heavy}"
+    assert shown == "True True", "the first cell no longer shows its plotly widget"
+
+
 @pytest.fixture
 def python_310(tmp_path):
     """A python3 that reports version 3.10.13 (the real interpreter with a patched sys)."""

@@ -101,3 +101,36 @@ def test_hline_label_sits_on_its_line_on_a_log_axis():
     assert fig.layout.annotations[-1].y == 5.0 and fig.layout.annotations[-1].yref == "y2"
     with pytest.raises(ValueError, match="side"):
         figstyle.hline(fig, 1.0, "x", side="top")
+
+
+def test_use_loads_plotlys_renderer_without_the_slow_optional_import():
+    # A lesson's first fig.show() took 3 s of CPU, 2.5 s of it jsonschema's rfc3987_syntax
+    # (pulled in by plotly's renderer -> nbformat); use() loads the renderer without it.
+    # Counted in sys.modules of a fresh interpreter, so the test cannot flake.
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom rnncourse import figstyle\nfigstyle.use()\n"
+             "import plotly.graph_objects as go\ngo.FigureWidget()\n"
+             "print('plotly.io._renderers' in sys.modules, 'jsonschema' in sys.modules,"
+             " 'rfc3987_syntax' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "False"], done.stdout
+
+
+def test_use_gives_a_figure_shown_without_a_height_the_templates():
+    # JupyterLab draws a mime-rendered figure without a layout height 360 px high (a 244 px
+    # plot area); after use() the mime renderer writes the template's height in.
+    figstyle.use()
+    renderer = pio.renderers["plotly_mimetype"]
+    assert isinstance(renderer, figstyle.TemplateHeight)
+    assert renderer in pio.renderers._default_renderers or pio.renderers.default != \
+        "plotly_mimetype"
+    shown = renderer.to_mimebundle(go.Figure(go.Scatter(y=[1, 2])).to_dict())
+    assert shown["application/vnd.plotly.v1+json"]["layout"]["height"] == figstyle.HEIGHT
+    kept = renderer.to_mimebundle(go.Figure(layout=dict(height=300)).to_dict())
+    assert kept["application/vnd.plotly.v1+json"]["layout"]["height"] == 300
+    figstyle.use()  # idempotent
+    assert pio.renderers["plotly_mimetype"] is renderer

@@ -11,7 +11,7 @@ import numpy as np
 
 from rnncourse.np_common import sigmoid
 
-from ._engine import Case, Mistake, Problem
+from ._engine import Case, Exercise, Mistake, Problem
 
 STEP_SIZES = [(3, 4, 4), (1, 3, 5), (4, 6, 2), (2, 5, 3)]       # (B, I, H)
 SEQ_SIZES = [(4, 3, 4, 4), (1, 2, 3, 5), (5, 1, 3, 2), (3, 2, 2, 3)]  # (T, B, I, H)
@@ -86,6 +86,19 @@ def unpack_tuple(result, names, grad_keys=()):
         else:
             out[name] = value
     return out
+
+
+def step_backward_exercise(name, keys, **parts):
+    """The exercise of a step backward ``f(dh_next, cache) -> (dx, dh_prev, grads)`` (the RNN's
+    and the GRU's): ``keys`` are the parameters' names, ``parts`` the rest of its Exercise."""
+    return Exercise(
+        name=name,
+        call="f(dh_next, cache) -> (dx, dh_prev, grads)",
+        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh_prev", "grads"), keys),
+        output_dims=dims_table({"dx": ("B", "I"), "dh_prev": ("B", "H")}),
+        input_dims=STEP_INPUTS,
+        **parts,
+    )
 
 
 GATED_SIZES = [(3, 4, 4), (1, 3, 5), (2, 5, 3), (4, 2, 6)]  # (B, I, H)

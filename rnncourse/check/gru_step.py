@@ -22,6 +22,7 @@ from ._shared import (
     held,
     preactivation,
     sigmoid,
+    step_backward_exercise,
     swap_gates,
     transposed_mistakes,
     unpack_tuple,
@@ -229,17 +230,9 @@ COURSE_CACHE = ("The check hands your function the course's cache: `gru_step_for
 
 
 def backward_exercise(options):
-    return Exercise(
-        name="gru_step_backward",
-        call="f(dh_next, cache) -> (dx, dh_prev, grads)",
-        make_cases=_backward_cases,
-        reference=_backward_reference,
-        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh_prev", "grads"), KEYS),
-        output_dims=dims_table({"dx": ("B", "I"), "dh_prev": ("B", "H")}),
-        input_dims=STEP_INPUTS,
-        mistakes=backward_mistakes(),
-        error_note=COURSE_CACHE,
-    )
+    return step_backward_exercise("gru_step_backward", KEYS, make_cases=_backward_cases,
+                                  reference=_backward_reference, mistakes=backward_mistakes(),
+                                  error_note=COURSE_CACHE)
 
 
 BACKWARD = Spec(

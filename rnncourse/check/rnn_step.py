@@ -23,6 +23,7 @@ from ._shared import (
     TRANSPOSE_X,
     dims_table,
     random_params,
+    step_backward_exercise,
     transposed,
     unpack_tuple,
     with_params,
@@ -286,17 +287,10 @@ COURSE_CACHE = ("The check hands your function the course's caches: `rnn_step_fo
 
 
 def backward_exercise(options):
-    return Exercise(
-        name="rnn_step_backward",
-        call="f(dh_next, cache) -> (dx, dh_prev, grads)",
-        make_cases=_backward_cases,
-        reference=_backward_reference,
-        unpack=lambda r, c: unpack_tuple(r, ("dx", "dh_prev", "grads"), KEYS),
-        output_dims=dims_table({"dx": ("B", "I"), "dh_prev": ("B", "H")}),
-        input_dims=STEP_INPUTS,
-        mistakes=backward_mistakes(),
-        error_note="" if options.get("forward") is not None else COURSE_CACHE,
-    )
+    return step_backward_exercise("rnn_step_backward", KEYS, make_cases=_backward_cases,
+                                  reference=_backward_reference, mistakes=backward_mistakes(),
+                                  error_note=("" if options.get("forward") is not None
+                                              else COURSE_CACHE))
 
 
 BACKWARD = Spec(

@@ -5,7 +5,9 @@
 
 - outputs: no error output, nothing on stderr, no raw reprs (``PosixPath(``, ``<IPython.``,
   ``<Figure``, ``FigureWidget(``) and no HTML shown as text (``&lt;div``, a literal ``<span>``);
-- plotly figures: the plot area (the union of the subplots' ``.nsewdrag`` rectangles) is at
+- plotly figures, both kinds: static ones (``fig.show()``, the plotly mime renderer, which draws
+  the graph into the output element itself) and FigureWidgets (a graph inside the widget's
+  output): the plot area (the union of the subplots' ``.nsewdrag`` rectangles) is at
   least 60% of its output's width and at least 250 px high, and no subplot is a sliver;
 - no collisions: the title, subplot titles, axis titles, the legend, colorbars and the tick
   labels of different subplots do not overlap one another; the legend and colorbars do not
@@ -36,11 +38,16 @@ SI_TICK = re.compile(r"^[−-]?\d+(?:\.\d+)?[yzafpnμµmkMGTPEZ]$")
 RAW_HTML = re.compile(r"&(?:lt|gt|amp|nbsp);|<(?:div|span|b|i|code|table|tr|td|br|p|sup|sub|"
                       r"strong|em|ul|li|pre)(?:\s[^<>]*)?/?>")
 
+# Every plotly graph on the page: a static figure's renderer makes the output element itself the
+# graph (``.jp-OutputArea-output.js-plotly-plot``); a FigureWidget's graph sits inside its output.
+PLOTS = ".jp-OutputArea-output.js-plotly-plot, .jp-OutputArea-output .js-plotly-plot"
+FIGURE_ATTR = "data-figure-check"  # set on each graph by _FIGURES_JS: the figure's index
+
 # How many plotly outputs (static figures and FigureWidgets) have no drawn graph yet.
-_UNDRAWN_JS = r"""(mime) => {
+_UNDRAWN_JS = r"""([mime, selector]) => {
   const outputs = [...document.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${mime}"]`)];
-  const plots = [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')];
-  return outputs.filter(o => !o.querySelector('.js-plotly-plot .main-svg')).length
+  const plots = [...document.querySelectorAll(selector)];
+  return outputs.filter(o => !o.matches('.js-plotly-plot') && !o.querySelector('.main-svg')).length
     + plots.filter(p => !p.querySelector('.main-svg')).length;
 }"""
 
@@ -66,7 +73,7 @@ _OUTPUTS_JS = r"""() => {
 }"""
 
 # Geometry of every plotly figure: boxes in page pixels.
-_FIGURES_JS = r"""() => {
+_FIGURES_JS = r"""([selector, attr]) => {
   const box = el => {
     const r = el.getBoundingClientRect();
     return {x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, w: r.width, h: r.height};
@@ -84,13 +91,14 @@ _FIGURES_JS = r"""() => {
     return null;
   };
   const figures = [];
-  const plots = [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')];
+  const plots = [...document.querySelectorAll(selector)];
   plots.forEach((plot, index) => {
+    plot.setAttribute(attr, String(index));
     if (!visible(plot)) return;
-    const output = plot.closest('.jp-OutputArea-output');
+    const output = plot.closest('.jp-OutputArea-output');  // itself, for a static figure
     const cell = plot.closest('.jp-CodeCell');
     const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')];
-    const fig = {index, cell: cells.indexOf(cell),
+    const fig = {index, cell: cells.indexOf(cell), static: plot === output,
                  prompt: (cell?.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim(),
                  title: plot.querySelector('.gtitle') ? label(plot.querySelector('.gtitle')) : '',
                  output: box(output), plot: box(plot), subplots: [], texts: [], ticks: [],
@@ -167,7 +175,8 @@ def _overlap(a: dict, b: dict, tol: float = 1.0) -> bool:
 
 def _describe(fig: dict) -> str:
     title = f" '{fig['title']}'" if fig["title"] else ""
-    return f"figure {fig['index']}{title} (cell {fig['prompt'] or fig['cell']})"
+    kind = {True: "static figure", False: "figure widget"}.get(fig.get("static"), "figure")
+    return f"{kind} {fig['index']}{title} (cell {fig['prompt'] or fig['cell']})"
 
 
 def figure_problems(fig: dict) -> list[str]:
@@ -283,26 +292,27 @@ def check_what_a_learner_sees(lab, name: str | None = None) -> list[dict]:
     for k in range(shown.count()):
         shown.nth(k).scroll_into_view_if_needed(timeout=15_000)
         page.wait_for_timeout(150)
+    undrawn = [PLOTLY_MIME, PLOTS]
     try:
-        page.wait_for_function(f"(mime) => ({_UNDRAWN_JS})(mime) === 0", arg=PLOTLY_MIME,
+        page.wait_for_function(f"(arg) => ({_UNDRAWN_JS})(arg) === 0", arg=undrawn,
                                timeout=lab.widget_ms)
     except Exception as err:
-        raise AssertionError(f"{page.evaluate(_UNDRAWN_JS, PLOTLY_MIME)} plotly output(s) still "
+        raise AssertionError(f"{page.evaluate(_UNDRAWN_JS, undrawn)} plotly output(s) still "
                              f"not drawn after {lab.widget_ms / 1000:.0f} s") from err
     page.wait_for_timeout(500)  # plotly's autosize relayout after the first draw
     name = name or lab.notebook.stem
-    figures = page.evaluate(_FIGURES_JS)
+    figures = page.evaluate(_FIGURES_JS, [PLOTS, FIGURE_ATTR])
     folder = Path(lab.artifacts) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    plots = page.locator(".jp-OutputArea-output .js-plotly-plot")
     for fig in figures:
-        output = plots.nth(fig["index"]).locator(
-            "xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')][1]")
+        output = page.locator(f'[{FIGURE_ATTR}="{fig["index"]}"]').locator(
+            "xpath=ancestor-or-self::div[contains(@class, 'jp-OutputArea-output')][1]")
         try:
             output.screenshot(path=str(folder / f"{name}_{fig['index']}.png"), timeout=15_000)
         except Exception as err:  # a screenshot must not hide the checks' verdict
             print(f"screenshot of figure {fig['index']} failed: {err}")
-    figures = page.evaluate(_FIGURES_JS)  # after scrolling each into view: final layout
+    # after scrolling each into view: the final layout
+    figures = page.evaluate(_FIGURES_JS, [PLOTS, FIGURE_ATTR])
     problems = output_problems(page.evaluate(_OUTPUTS_JS))
     for fig in figures:
         problems += figure_problems(fig)

@@ -1,13 +1,21 @@
-"""The verdicts of figure_checks on measured boxes: each defect it guards against is named.
+"""The verdicts of figure_checks: each defect it guards against is named, and seen to fail.
 
-No browser here: these feed the checks boxes as the page's JavaScript measures them, shaped like
+First on measured boxes (no browser): boxes as the page's JavaScript measures them, shaped like
 the defects seen in the course (a heatmap 70 px wide in a corner, a colorbar over the next
 plot's tick labels, a white legend line, overlapping tick labels, SI prefixes, stray reprs).
+Then in chromium, on small synthetic pages: plotly.js draws static figures and figure widgets
+with each defect, and the whole check (:func:`check_what_a_learner_sees`) must name it.
 """
 
 from __future__ import annotations
 
-from figure_checks import figure_problems, output_problems
+from pathlib import Path
+from types import SimpleNamespace
+
+import plotly.graph_objects as go
+import pytest
+from figure_checks import check_what_a_learner_sees, figure_problems, output_problems
+from plotly.subplots import make_subplots
 
 
 def box(x0, y0, x1, y1, **extra):
@@ -78,3 +86,134 @@ def test_stray_reprs_html_as_text_and_stderr_fail():
     assert len(problems) == 3
     assert "raw repr" in problems[0] and "HTML shown as text" in problems[1]
     assert "stderr" in problems[2]
+
+
+# ---------------------------------------------------------------------------------------------
+# The same checks on figures drawn by plotly.js in chromium, on a small page laid out as
+# JupyterLab lays out outputs: a static figure (fig.show(): the plotly mime renderer draws into
+# the output element itself) and a FigureWidget (its graph inside the widget's output). One page
+# for the module, plotly.js (the copy bundled with the plotly package) loaded once.
+
+PAGE = """<!doctype html><html><head><style>
+body { margin: 0; font-family: sans-serif; }
+.jp-CodeCell { width: 900px; margin: 10px 20px; }
+.jp-OutputArea-output { display: block; width: 900px; }
+</style></head><body><div class="jp-NotebookPanel" id="notebook"></div></body></html>"""
+
+# cells: [[kind, figure json], ...]; draws each, resolves when every graph is drawn
+_DRAW_JS = r"""async (cells) => {
+  const notebook = document.getElementById('notebook');
+  notebook.innerHTML = '';
+  const drawn = [];
+  cells.forEach(([kind, spec], k) => {
+    const cell = document.createElement('div');
+    cell.className = 'jp-CodeCell';
+    cell.innerHTML = `<div class="jp-InputArea-prompt">[${k + 1}]:</div>`;
+    const output = document.createElement('div');
+    output.className = 'jp-OutputArea-output';
+    cell.appendChild(output);
+    notebook.appendChild(cell);
+    const fig = JSON.parse(spec);
+    let target = output;
+    if (kind === 'static') {
+      output.setAttribute('data-mime-type', 'application/vnd.plotly.v1+json');
+    } else {
+      output.setAttribute('data-mime-type', 'application/vnd.jupyter.widget-view+json');
+      target = document.createElement('div');
+      output.appendChild(target);
+    }
+    drawn.push(Plotly.newPlot(target, fig.data, fig.layout ?? {}));
+  });
+  await Promise.all(drawn);
+}"""
+
+
+@pytest.fixture(scope="module")
+def plotly_page(browser):
+    import plotly
+
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.set_content(PAGE)
+    page.add_script_tag(path=str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js"))
+    yield page
+    page.close()
+
+
+def check_figures(page, tmp_path, *cells):
+    """Draw ``cells`` ((kind, go.Figure) pairs) and run the checks: (problems, screenshots)."""
+    page.evaluate(_DRAW_JS, [[kind, fig.to_json()] for kind, fig in cells])
+    lab = SimpleNamespace(page=page, widget_ms=20_000, artifacts=tmp_path)
+    try:
+        check_what_a_learner_sees(lab, name="synthetic")
+        problems = []
+    except AssertionError as err:
+        problems = str(err).splitlines()[1:]
+    return problems, sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+
+
+def _line(**layout):
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 3, 2], name="a line"))
+    fig.update_layout(**layout)
+    return fig
+
+
+def test_readable_static_and_widget_figures_pass_and_each_gets_a_screenshot(plotly_page,
+                                                                            tmp_path):
+    problems, shots = check_figures(plotly_page, tmp_path, ("static", _line(height=500)),
+                                    ("widget", _line(height=500)))
+    assert problems == []
+    assert shots == ["synthetic_0.png", "synthetic_1.png"]
+
+
+def test_a_small_static_figure_fails(plotly_page, tmp_path):
+    # 300 x 200 px in a 900 px output: the heatmap-in-a-corner defect, shown with fig.show()
+    problems, shots = check_figures(plotly_page, tmp_path,
+                                    ("static", _line(width=300, height=200, autosize=False)))
+    assert any("static figure 0" in p and "under 60%" in p for p in problems), problems
+    assert any("under 250 px" in p for p in problems), problems
+    assert shots == ["synthetic_0.png"]
+
+
+def test_overlapping_subplot_titles_fail(plotly_page, tmp_path):
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.02, subplot_titles=(
+        "a long subplot title that runs on and on, past the middle of the figure",
+        "another long subplot title, as long as the first"))
+    fig.add_scatter(x=[0, 1], y=[0, 1], row=1, col=1, showlegend=False)
+    fig.add_scatter(x=[0, 1], y=[0, 1], row=1, col=2, showlegend=False)
+    problems, _ = check_figures(plotly_page, tmp_path, ("static", fig.update_layout(height=500)))
+    assert any("annotation 'a long subplot title" in p and "overlaps annotation" in p
+               for p in problems), problems
+
+
+def test_tick_labels_of_stacked_subplots_that_touch_fail(plotly_page, tmp_path):
+    # no space between the rows: the top plot's x tick labels run into the lower one's y labels
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.0)
+    for row in (1, 2):
+        fig.add_scatter(x=[0, 10], y=[0, 10], row=row, col=1, showlegend=False)
+    fig.update_xaxes(range=[0, 10], tickvals=[0, 10], ticktext=["zero point zero", "ten"])
+    fig.update_yaxes(range=[0, 10], tickvals=[0, 10], ticktext=["0", "ten thousand"],
+                     tickfont_size=20)
+    problems, _ = check_figures(plotly_page, tmp_path, ("static", fig.update_layout(height=500)))
+    assert any("y2 tick label 'ten thousand' of subplot x2y2 overlaps x tick label 'zero point "
+               "zero' of subplot xy" in p for p in problems), problems
+
+
+def test_a_colorbar_over_the_next_subplot_fails(plotly_page, tmp_path):
+    fig = make_subplots(rows=1, cols=2)
+    fig.add_heatmap(z=[[0, 1], [1, 0]], row=1, col=1, colorbar=dict(x=0.5, len=0.8))
+    fig.add_scatter(x=[0, 1], y=[0, 1], row=1, col=2, showlegend=False)
+    problems, _ = check_figures(plotly_page, tmp_path, ("widget", fig.update_layout(height=500)))
+    assert any("figure widget 0" in p and "colorbar 0 covers the plot area" in p
+               for p in problems), problems
+
+
+def test_a_legend_over_the_plot_and_an_entry_without_a_symbol_fail(plotly_page, tmp_path):
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="plain"),
+                     go.Scatter(x=[0, 1], y=[1, 0], name="with norm clipping",
+                                line=dict(color="white"))])
+    fig.update_layout(height=500, legend=dict(x=0.4, y=0.5))
+    problems, _ = check_figures(plotly_page, tmp_path, ("static", fig))
+    assert any("legend entry 'with norm clipping' has no visible symbol" in p
+               for p in problems), problems
+    assert not any("legend entry 'plain'" in p for p in problems), problems
+    assert any("the legend covers the plot area" in p for p in problems), problems
