@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import linear_rnn, memory, recall, tasks, validate
+from . import heap, linear_rnn, memory, recall, tasks, validate
 from .models import SequenceRegressor
 from .train import TrainResult, eval_on, train
 
@@ -135,6 +135,8 @@ def step_seconds(name: str, *, T: int, hidden_size: int = 32, batch: int = 32,
                 best = min(best, time.process_time() - start)
     finally:
         torch.set_num_threads(threads)
+    del model, opt, x, y
+    heap.release()  # a step at T = 2048 frees ~0.2 GB that glibc would keep (rnncourse.heap)
     return best
 
 
@@ -177,6 +179,8 @@ def scan_timings(seq_lens, *, batch: int = 4, hidden_size: int = 16, rounds: int
                             samples[method][k].append(time.process_time() - start)
     finally:
         torch.set_num_threads(threads)
+    del data
+    heap.release()  # what the loop and the scan freed goes back to the system (rnncourse.heap)
     out = {"T": sizes}
     spread = {}
     for method, per_size in samples.items():

@@ -18,10 +18,14 @@ _LACKING = (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, Attr
 
 def literature_rows(extra: Sequence) -> list[CheckRow]:
     """Lesson 5's verdicts (records of lesson 5 holding ``claims``, :class:`~rnncourse.records.
-    Literature`) as rows: the verdict and reason are lesson 5's own."""
+    Literature`) as rows: the verdict and reason are lesson 5's own. Lesson 7b's record
+    ``claims`` (the four later papers of lesson 5's table, checked there) adds its rows the
+    same way, as rows of lesson 5's table, its reasons marked "lesson 7b"."""
     rows = []
     for rec in extra:
-        if not rec.lesson.startswith("05") or not isinstance(rec.data, Mapping) \
+        by = "7b" if rec.lesson.startswith("07b") else "5"
+        if not (rec.lesson.startswith("05") or rec.lesson.startswith("07b")) \
+                or not isinstance(rec.data, Mapping) \
                 or not isinstance(rec.data.get("claims"), list):
             continue
         for c in rec.data["claims"]:
@@ -31,7 +35,8 @@ def literature_rows(extra: Sequence) -> list[CheckRow]:
                 "05", f"{paper}: {c['claim']}" if paper else str(c["claim"]),
                 f"the paper's claim holds in: {c.get('experiment', '?')}",
                 str(c.get("measured", "")), verdict, record_label(rec),
-                reason=f"lesson 5: {c.get('why', '')}".strip() if verdict.needs_reason else ""))
+                reason=f"lesson {by}: {c.get('why', '')}".strip() if verdict.needs_reason
+                else ""))
     return rows
 
 
