@@ -116,6 +116,7 @@ calls = ([{"kind": "memory", "n_pairs": n, "lr": 3e-3, **RECALL} for n in PAIRS]
          + [{"kind": "lstm", "n_pairs": n, "lr": lr, **RECALL} for n in PAIRS
             for lr in (3e-3, 1e-2)])
 runs = parallel.run_each(long_range.recall_run, calls, progress=True, desc="recall runs")
+parallel.shutdown()  # no idle worker beside the timings below (part 4 starts a fresh one)
 mem_runs = dict(zip(PAIRS, runs[:len(PAIRS)]))
 lstm_runs = {}
 for n in PAIRS:  # the LSTM's learning rate: the better validation error of the two
