@@ -155,6 +155,41 @@ PAPERS: tuple[Paper, ...] = (
           "activation are its most critical parts, and the learning rate is by far the most "
           "important hyperparameter.",
           "8 variants x 3 tasks, 5400 runs of random search, fANOVA of the hyperparameters"),
+    # Checked in lesson 7b (rnncourse.modern_claims decides them from its records).
+    Paper("ba2016", "Jimmy Ba, Geoffrey Hinton, Volodymyr Mnih, Joel Z. Leibo and Catalin "
+          "Ionescu", 2016, "Using fast weights to attend to the recent past",
+          "Advances in Neural Information Processing Systems 29 (NIPS 2016)", "arXiv:1610.06258",
+          "Fast weights, a matrix memory written by outer products of the recent hidden states "
+          "and decaying, let a recurrent network attend to its recent past without storing "
+          "copies of the states: on associative retrieval they reach near-zero error where an "
+          "LSTM with the same number of hidden units fails (recalled: about 2% against 61% "
+          "error with 20 units).",
+          "A(t) = lambda A(t-1) + eta h(t) h(t)^T; associative retrieval, c9k8j3f1??c -> 9"),
+    Paper("martin2018", "Eric Martin and Chris Cundy", 2018,
+          "Parallelizing linear recurrent neural nets over sequence length",
+          "International Conference on Learning Representations (ICLR)", "arXiv:1709.04057",
+          "Linear recurrences can be evaluated over the whole sequence by a parallel scan, in "
+          "O(log T) depth, which makes linear surrogate RNNs up to 9x faster to train than "
+          "their sequential form and trainable on a 1,000,000-step dependency (read, GPU).",
+          "h_t = lambda_t h_{t-1} + x_t; (a, b) o (a', b') = (a a', a' b + b'), Blelloch scan"),
+    Paper("orvieto2023", "Antonio Orvieto, Samuel L. Smith, Albert Gu, Anushan Fernando, "
+          "Caglar Gulcehre, Razvan Pascanu and Soham De", 2023,
+          "Resurrecting recurrent neural networks for long sequences",
+          "Proceedings of the 40th International Conference on Machine Learning (ICML), PMLR "
+          "202", "arXiv:2303.06349",
+          "A deep RNN whose recurrence is linear and diagonal (complex eigenvalues, exponential "
+          "parameterisation, normalised input, initialised on a ring near |lambda| = 1), the "
+          "Linear Recurrent Unit, matches deep state-space models such as S4 and S5 on long-"
+          "range reasoning (Long Range Arena), where ordinary RNNs fail (read).",
+          "lambda = exp(-exp(nu) + i exp(theta)), x_k = lambda x_{k-1} + sqrt(1 - |lambda|^2) "
+          "B u_k, r_min <= |lambda| <= r_max"),
+    Paper("feng2024", "Leo Feng, Frederick Tung, Mohamed Osama Ahmed, Yoshua Bengio and Hossein "
+          "Hajimirsadeghi", 2024, "Were RNNs all we needed?", "arXiv preprint",
+          "arXiv:2410.01201",
+          "Removing the hidden state from the GRU's and LSTM's gates (minGRU, minLSTM) makes "
+          "them trainable in parallel with a scan, 175x faster per training step than a GRU at "
+          "length 512 (read, GPU), while matching the performance of recent sequence models.",
+          "z_t = sigma(Lin(x_t)), h~_t = Lin(x_t), h_t = (1 - z_t) h_{t-1} + z_t h~_t"),
 )
 
 _BY_KEY = {p.key: p for p in PAPERS}

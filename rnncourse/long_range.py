@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import linear_rnn, memory, recall, tasks, validate
+from . import heap, linear_rnn, memory, recall, tasks, validate
 from .models import SequenceRegressor
 from .train import TrainResult, eval_on, train
 
@@ -56,7 +56,7 @@ def recall_run(kind: str, *, n_pairs: int, steps: int, lr: float = 3e-3, batch: 
     def error(logits, y):
         return 1.0 - recall.accuracy(logits, y)
 
-    return train(lambda: recall_model(kind, n_keys=n_keys, n_values=n_values,
+    result = train(lambda: recall_model(kind, n_keys=n_keys, n_values=n_values,
                                       memory_size=memory_size, seed=seed),
                  lambda rng: recall.recall_batch(batch, n_pairs, rng, n_keys=n_keys,
                                                  n_values=n_values),
@@ -64,6 +64,8 @@ def recall_run(kind: str, *, n_pairs: int, steps: int, lr: float = 3e-3, batch: 
                  eval_fn=eval_on(val_x, val_y, error), eval_every=25, target=target_error,
                  config={"task": "recall", "kind": kind, "n_pairs": n_pairs, "batch": batch,
                          "n_keys": n_keys, "n_values": n_values, "memory_size": memory_size})
+    heap.release()  # the run's freed batches go back to the system (rnncourse.heap)
+    return result
 
 
 def adding_model(name: str, hidden_size: int, seed: int = 0):
@@ -89,13 +91,15 @@ def adding_run(name: str, *, T: int, steps: int, hidden_size: int = 32, lr: floa
                n_val: int = 300) -> TrainResult:
     """Train ``name`` on the adding problem of length ``T``; stop at validation MSE < target."""
     val_x, val_y = tasks.adding_test_set(T, n_val, VALIDATION_SEED)
-    return train(lambda: adding_model(name, hidden_size, seed),
+    result = train(lambda: adding_model(name, hidden_size, seed),
                  lambda rng: tasks.adding_batch(batch, T, rng), F.mse_loss, steps=steps, lr=lr,
                  clip=1.0, seed=seed, progress=False,
                  eval_fn=eval_on(val_x, val_y, F.mse_loss, batch_size=100),
                  eval_every=25, target=target,
                  config={"task": "adding", "name": name, "T": T, "batch": batch,
                          "hidden_size": hidden_size})
+    heap.release()
+    return result
 
 
 def test_metric(model, T: int, n: int = 1000, chunk: int = 100) -> float:
@@ -135,6 +139,8 @@ def step_seconds(name: str, *, T: int, hidden_size: int = 32, batch: int = 32,
                 best = min(best, time.process_time() - start)
     finally:
         torch.set_num_threads(threads)
+    del model, opt, x, y
+    heap.release()  # a step at T = 2048 frees ~0.2 GB that glibc would keep (rnncourse.heap)
     return best
 
 
@@ -177,6 +183,8 @@ def scan_timings(seq_lens, *, batch: int = 4, hidden_size: int = 16, rounds: int
                             samples[method][k].append(time.process_time() - start)
     finally:
         torch.set_num_threads(threads)
+    del data
+    heap.release()  # what the loop and the scan freed goes back to the system (rnncourse.heap)
     out = {"T": sizes}
     spread = {}
     for method, per_size in samples.items():

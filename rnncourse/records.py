@@ -42,7 +42,8 @@ __all__ = [
     "VariantsRecomputed", "GradientFlow", "Literature", "ClaimRecord", "AddingRace",
     "AddingSetting", "AddingRun", "AddingConfig", "Summary", "SummaryRow", "CharLM",
     "Seq2SeqPair", "Seq2SeqRun", "Alignment", "Hybrid", "DepthRun", "DeepDepth", "DropoutRun",
-    "DeepDropout", "SpeechDigits",
+    "DeepDropout", "SpeechDigits", "Recall", "ScanCounts", "ScanCost", "LinearAddingRun",
+    "GradientRate",
 ]
 
 
@@ -373,6 +374,71 @@ class Hybrid(TypedDict):
     speedup_fwd_bwd: float
 
 
+# --- lesson 7b: memory and long sequences ------------------------------------------------------
+
+class Recall(TypedDict):
+    """Associative recall: test accuracy of the outer-product memory and of the matched LSTM
+    per number of pairs (keys: the number of pairs, as text), their parameter counts and the
+    trained memory's read weights on one sequence of 8 pairs."""
+
+    pairs: list[int]
+    memory_accuracy: dict[str, float]
+    lstm_accuracy: dict[str, float]
+    gap: dict[str, float]
+    n_params: dict[str, int]
+    memory_steps: dict[str, int]
+    lstm_lr: dict[str, float]
+    read_weights: list[list[float]]
+    diagonal_share: float
+
+
+class ScanCounts(TypedDict):
+    """Combines (work) and dependent rounds (depth) of the Blelloch scan, per T."""
+
+    T: list[int]
+    blelloch_work: list[int]
+    blelloch_depth: list[int]
+
+
+class ScanTimes(TypedDict):
+    """:func:`rnncourse.long_range.scan_timings`: CPU seconds per T of each method."""
+
+    T: list[int]
+    sequential: list[float]
+    blelloch: list[float]
+    cumsum: list[float]
+    spread: dict[str, list[float]]
+
+
+class WideScanTimes(ScanTimes):
+    loop_over_scan: float
+
+
+class ScanCost(ScanTimes):
+    """The loop against the scan, 64 channels (``T``: the lengths timed), the power-law
+    exponents (T >= 1024), the timing noise, the loop / scan ratio at the longest T, and the
+    same at T = 1024 with 4096 channels."""
+
+    fit_exponent: dict[str, float]
+    noise: float
+    speedup_longest: float
+    wide_T1024: WideScanTimes
+
+
+class LinearAddingRun(TrainRun):
+    """One model of lesson 7b's adding problem (T = 256): its run, test MSE and CPU s/step."""
+
+    test_mse: float
+    cpu_s_per_step: float
+
+
+class GradientRate(TypedDict):
+    """Per-step rate of ``|dL/dx_t|`` of a diagonal linear recurrence against ``|lambda|``."""
+
+    max_error: float
+    abs_lambda: list[float]
+
+
 # --- the table ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -417,6 +483,15 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     RecordType("07_advanced", "alignment", Alignment),
     RecordType("07_advanced", "hybrid", Hybrid),
     RecordType("07_advanced", "config", dict[str, Any]),
+    RecordType("07b_memory_and_long_sequences", "recall", Recall),
+    RecordType("07b_memory_and_long_sequences", "scan_checks", dict[str, float]),
+    RecordType("07b_memory_and_long_sequences", "counts", ScanCounts),
+    RecordType("07b_memory_and_long_sequences", "cost", ScanCost),
+    RecordType("07b_memory_and_long_sequences", "adding", dict[str, LinearAddingRun]),
+    RecordType("07b_memory_and_long_sequences", "per_step", dict[str, dict[str, float]]),
+    RecordType("07b_memory_and_long_sequences", "gradient_rate", GradientRate),
+    RecordType("07b_memory_and_long_sequences", "claims", Literature),
+    RecordType("07b_memory_and_long_sequences", "config", dict[str, Any]),
     RecordType("08_findings", "02_core", ComplexityRecomputed),
     RecordType("08_findings", "03_core", VariantsRecomputed),
     RecordType("08_findings", "04_core", GradientFlow),

@@ -12,7 +12,8 @@ from rnncourse.literature import Claim, Verdict
 torch.set_num_threads(1)
 
 KEYS = ["bengio1994", "hochreiter1997", "schuster1997", "gers2000", "pascanu2013", "chung2014",
-        "zaremba2014", "jozefowicz2015", "bahdanau2015", "greff2017"]
+        "zaremba2014", "jozefowicz2015", "bahdanau2015", "greff2017",
+        "ba2016", "martin2018", "orvieto2023", "feng2024"]  # these four: checked in lesson 7b
 
 
 # --- references -------------------------------------------------------------------------------
@@ -34,6 +35,7 @@ def test_short_labels():
     assert literature.paper("hochreiter1997").short == "Hochreiter & Schmidhuber 1997"
     assert literature.paper("pascanu2013").short == "Pascanu et al. 2013"
     assert literature.paper("greff2017").short == "Greff et al. 2017"
+    assert literature.paper("martin2018").short == "Martin & Cundy 2018"
 
 
 def test_paper_map_is_a_table_with_escaped_pipes():

@@ -18,11 +18,14 @@ _LACKING = (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, Attr
 
 def literature_rows(extra: Sequence) -> list[CheckRow]:
     """Lesson 5's verdicts (records of lesson 5 holding ``claims``, :class:`~rnncourse.records.
-    Literature`) as rows, with the claims lesson 6 checks (``06_experiments/literature``): the
-    verdict and reason are the lesson's own."""
+    Literature`) as rows, with the claims lesson 6 checks (``06_experiments/literature``) and
+    lesson 7b's record ``claims`` (the four later papers of lesson 5's table, checked there):
+    all are rows of lesson 5's table, the verdict and reason the checking lesson's own, its
+    reasons marked with that lesson ("lesson 6: ...", "lesson 7b: ...")."""
     rows = []
     for rec in extra:
-        if not rec.lesson.startswith(("05", "06")) or not isinstance(rec.data, Mapping) \
+        by = "7b" if rec.lesson.startswith("07b") else str(int(rec.lesson[:2]))
+        if not rec.lesson.startswith(("05", "06", "07b")) or not isinstance(rec.data, Mapping) \
                 or not isinstance(rec.data.get("claims"), list):
             continue
         for c in rec.data["claims"]:
@@ -32,8 +35,8 @@ def literature_rows(extra: Sequence) -> list[CheckRow]:
                 "05", f"{paper}: {c['claim']}" if paper else str(c["claim"]),
                 f"the paper's claim holds in: {c.get('experiment', '?')}",
                 str(c.get("measured", "")), verdict, record_label(rec),
-                reason=(f"lesson {int(rec.lesson[:2])}: {c.get('why', '')}".strip()
-                        if verdict.needs_reason else "")))
+                reason=f"lesson {by}: {c.get('why', '')}".strip() if verdict.needs_reason
+                else ""))
     return rows
 
 

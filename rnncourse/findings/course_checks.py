@@ -1,6 +1,6 @@
 """The course's claims, each with the check that decides it from a record's numbers.
 
-:data:`CHECKS` lists every claim lessons 2, 3, 4, 6 and 7 make and lesson 8 re-checks: which
+:data:`CHECKS` lists every claim lessons 2, 3, 4, 6, 7 and 7b make and lesson 8 re-checks: which
 source it reads (:data:`~rnncourse.findings.sources.SOURCES`), the lesson, the claim, what
 theory or the lesson's own criterion expects, and the function that measures it. A measuring
 function takes the record's data and returns ``(measured, holds)``: the number(s) as text and
@@ -275,6 +275,62 @@ def conv_front_end_pays(d):
         number(hyb["final_eval"]) <= 1.5 * number(gru["final_eval"])
 
 
+def memory_beats_lstm(d):
+    mem = {int(k): number(v) for k, v in d["memory_accuracy"].items()}
+    lstm = {int(k): number(v) for k, v in d["lstm_accuracy"].items()}
+    most = max(mem)
+    return (", ".join(f"{n} pairs: memory {mem[n]:.2f}, LSTM {lstm[n]:.2f}" for n in sorted(mem))
+            ), min(mem.values()) >= 0.95 and mem[most] - lstm[most] > 0.5 and \
+        mem[most] - lstm[most] > mem[min(mem)] - lstm[min(mem)]
+
+
+def scan_equals_loop(d):
+    err = max(number(v) for v in d.values())
+    return f"max |scan - loop| {err:.1e} over {len(d)} checks", err < 1e-12
+
+
+def scan_depth_logarithmic(d):
+    import numpy as np
+
+    T = np.array(d["T"], dtype=float)
+    depth, work = np.array(d["blelloch_depth"], float), np.array(d["blelloch_work"], float)
+    slope = float(np.polyfit(np.log2(T[1:]), depth[1:], 1)[0])
+    return f"depth = {slope:.2f} log2 T + c; work <= {float(np.max(work / T)):.2f} T", \
+        abs(slope - 2) < 1e-9 and bool(np.all(work <= 2 * T))
+
+
+def scan_vectorises(d):
+    fit = {k: number(v) for k, v in d["fit_exponent"].items()}
+    tol = max(0.15, 2 * (number(d["noise"]) - 1))
+    narrow, wide = number(d["speedup_longest"]), number(d["wide_T1024"]["loop_over_scan"])
+    k1024 = d["T"].index(1024)
+    narrow_1024 = number(d["sequential"][k1024]) / number(d["blelloch"][k1024])
+    return (f"loop time ~ T^{fit['sequential']:.2f}, scan ~ T^{fit['blelloch']:.2f}; loop / scan "
+            f"{narrow:.1f}x at T = {max(d['T'])}; at T = 1024 {narrow_1024:.1f}x (64 channels) "
+            f"vs {wide:.1f}x (4096)"), abs(fit["sequential"] - 1) < tol and \
+        fit["blelloch"] < 1 + tol and narrow > 3 and wide < narrow_1024
+
+
+def linear_recurrences_solve_adding(d):
+    mse = {m: number(r["test_mse"]) for m, r in d.items()}
+    best_linear, best_gated = min(mse["mingru"], mse["lru"]), min(mse["gru"], mse["lstm"])
+    return ", ".join(f"{m} {v:.4f}" for m, v in mse.items()), \
+        best_linear < 0.05 and best_linear < 0.5 * best_gated
+
+
+def mingru_step_faster(d):
+    ratio = {int(T): number(r["gru"]) / number(r["mingru"]) for T, r in d.items()}
+    if not ratio:
+        raise ValueError("no step times")
+    return ", ".join(f"T = {T}: {ratio[T]:.1f}x" for T in sorted(ratio)), \
+        all(r > 1 for r in ratio.values())
+
+
+def linear_rate_is_lambda(d):
+    err = number(d["max_error"])
+    return f"max |rate - |lambda|| {err:.1e}", err < 1e-12
+
+
 @dataclass(frozen=True)
 class Check:
     """One course claim: which ``source`` it reads, the ``lesson`` that makes it, the ``claim``,
@@ -360,4 +416,24 @@ CHECKS: list[Check] = [
     Check("hybrid", "07", "a Conv1d front-end cuts recurrent steps and time at no loss",
           "fewer params, fwd+bwd > 2x faster, MSE < 0.1 x 1/6 and <= 1.5 x the GRU's",
           conv_front_end_pays),
+    Check("recall", "07b", "an outer-product memory solves associative recall; an LSTM of the "
+          "same size falls behind as pairs are added",
+          "memory >= 95% at every number of pairs; gap > 50 points at the most, and larger "
+          "than at the fewest", memory_beats_lstm),
+    Check("scan_checks", "07b", "the parallel scan equals the sequential loop",
+          "values, complex values and gradients within 1e-12 (float64)", scan_equals_loop),
+    Check("scan_counts", "07b", "the work-efficient scan has depth 2 log2 T and work < 2T",
+          "depth slope 2 in log2 T; work <= 2T", scan_depth_logarithmic),
+    Check("scan_cost", "07b", "on a CPU the scan wins by vectorisation, by less as the "
+          "channels widen", "loop time ~ T (within the noise); loop / scan > 3 at the longest T; "
+          "smaller with 4096 channels than with 64", scan_vectorises),
+    Check("linear_adding", "07b", "minGRU or LRU, trained through the scan, solve the adding "
+          "problem at T = 256 where GRU and LSTM do not, same CPU budget",
+          "best linear test MSE < 0.05 and < half the best gated cell's",
+          linear_recurrences_solve_adding),
+    Check("per_step", "07b", "a minGRU training step is faster than a GRU's",
+          "GRU / minGRU > 1 at T = 512 and 2048", mingru_step_faster),
+    Check("linear_gradient", "07b", "a diagonal linear recurrence's gradient shrinks by "
+          "exactly |lambda| per step", "per-step rate = |lambda| within 1e-12",
+          linear_rate_is_lambda),
 ]

@@ -27,6 +27,13 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "dates": (("07_advanced", "dates"),),
     "alignment": (("07_advanced", "alignment"),),
     "hybrid": (("07_advanced", "hybrid"),),
+    "recall": (("07b_memory_and_long_sequences", "recall"),),
+    "scan_checks": (("07b_memory_and_long_sequences", "scan_checks"),),
+    "scan_counts": (("07b_memory_and_long_sequences", "counts"),),
+    "scan_cost": (("07b_memory_and_long_sequences", "cost"),),
+    "linear_adding": (("07b_memory_and_long_sequences", "adding"),),
+    "per_step": (("07b_memory_and_long_sequences", "per_step"),),
+    "linear_gradient": (("07b_memory_and_long_sequences", "gradient_rate"),),
 }
 """Source key -> candidate records ``(lesson, name)``, the lesson's own first."""
 
