@@ -47,6 +47,9 @@ def test_every_page_loads_cleanly_with_math_and_figures(page, server, site, arti
     assert not seen["errors"], seen["errors"]
     assert not seen["console"], seen["console"]
     assert not seen["foreign"], f"requests to other hosts: {seen['foreign'][:5]}"
+    big = page.evaluate("() => Array.from(document.scripts).filter(s => !s.src && "
+                        "s.type !== 'application/json' && s.text.length > 1000000).length")
+    assert big == 0, "a script over 1 MB is inlined (plotly.js or widget state?)"
     if doc == "search":
         return
     text = page.inner_text("main")
@@ -77,7 +80,7 @@ def test_plotly_js_is_loaded_once_per_page_from_the_site(page, server, site):
                             ".filter(s => /plotly/.test(s))")
     assert len(sources) == 1 and sources[0].endswith("_static/plotly.min.js"), sources
     inline = page.evaluate("() => Array.from(document.scripts).filter(s => !s.src && "
-                           "s.text.length > 1000000).length")
+                           "s.type !== 'application/json' && s.text.length > 1000000).length")
     assert inline == 0  # no copy of plotly.js inlined in the page
 
 
