@@ -178,7 +178,8 @@ def _runtime(env, docname: str) -> float | None:
 
 
 def sizes(html: Path) -> dict:
-    """Bytes of each page (its HTML; plotly.js and MathJax are shared) and of the whole site."""
+    """Bytes of each page (its HTML; plotly.js and MathJax are shared) and of the whole site.
+    Lesson 8's ``*-report.html`` is a download, one file with plotly.js inside (5 MB)."""
     html = Path(html)
     pages = {p.name: p.stat().st_size for p in sorted(html.glob("*.html"))}
     total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
@@ -197,7 +198,7 @@ if __name__ == "__main__":  # `make site` prints the sizes and fails past the go
           f"total {found['total'] / 1e6:.1f} MB (of which _static {found['static'] / 1e6:.1f} "
           f"MB: plotly.js, MathJax, the theme)")
     over = [f"{name} ({size / 1e6:.1f} MB)" for name, size in found["pages"].items()
-            if size > PAGE_LIMIT_MB * 1e6]
+            if size > PAGE_LIMIT_MB * 1e6 and not name.endswith("-report.html")]
     if over or found["total"] > SITE_LIMIT_MB * 1e6:
         sys.exit(f"site: over the size goals ({PAGE_LIMIT_MB:g} MB a page, {SITE_LIMIT_MB:g} "
                  f"MB in all): {', '.join(over) or 'the total'}")
