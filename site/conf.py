@@ -72,6 +72,7 @@ html_copy_source = True
 html_show_sourcelink = False
 html_sourcelink_suffix = ""
 html_last_updated_fmt = None
+html_context = {"default_mode": "light"}  # pydata theme: no console error on a first visit
 html_theme_options = {
     "repository_url": REPOSITORY,
     "repository_branch": RELEASE,

@@ -20,8 +20,12 @@ pytestmark = pytest.mark.slow
 
 def _open(page, url: str) -> dict:
     """Load ``url``; return what went wrong: console errors, page errors, foreign requests."""
-    seen = {"console": [], "errors": [], "foreign": []}
-    page.on("console", lambda m: m.type == "error" and seen["console"].append(m.text))
+    seen = {"console": [], "errors": [], "foreign": [], "missing": []}
+    # a missing file shows as a console error without its URL: it is listed from the response
+    page.on("console", lambda m: m.type == "error" and not m.text.startswith(
+        "Failed to load resource") and seen["console"].append(m.text))
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+            and seen["missing"].append(f"{r.status} {r.url}"))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
 
     def request(r):
@@ -46,6 +50,7 @@ def test_every_page_loads_cleanly_with_math_and_figures(page, server, site, arti
     page.screenshot(path=str(artifacts / f"{doc}.png"), full_page=True)
     assert not seen["errors"], seen["errors"]
     assert not seen["console"], seen["console"]
+    assert not seen["missing"], seen["missing"]
     assert not seen["foreign"], f"requests to other hosts: {seen['foreign'][:5]}"
     big = page.evaluate("() => Array.from(document.scripts).filter(s => !s.src && "
                         "s.type !== 'application/json' && s.text.length > 1000000).length")
