@@ -329,9 +329,9 @@ class CliffExplorer:
                             f", {clipped.n_clipped} of {self.steps} steps clipped")
 
     def static(self) -> StaticExplorer:
-        """This explorer without a kernel: every learning rate of the slider, six thresholds."""
+        """This explorer without a kernel: ten learning rates, six clipping thresholds."""
         return export(self, "cliff",
-                      [("lr", grid_range(*LR_RANGE), "learning rate"),
+                      [("lr", grid_range(0.004, 0.04, 0.004), "learning rate"),
                        ("threshold", [1.0, 2.0, 5.0, 10.0, 20.0, 50.0], "clip at ||g||")],
                       [self.figure], [self.label])
 
