@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 WORKSPACE ?= workspace
 
-.PHONY: lab test setup notebooks lint bench stress clean check-python test-deps
+.PHONY: lab test setup notebooks lint bench stress clean check-python test-deps site site-test site-clean
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -49,8 +49,25 @@ test: check-python $(STAMP) lint
 test-deps: check-python
 	PYTHON=$(PYTHON) .ci/test-deps $(ENDS)
 
+# The course as a static website of the executed lessons, in $(SITE)/html (site/conf.py; not
+# part of `make test`). Each lesson executes once and is cached in $(SITE)/jupyter_cache: a later
+# build executes only lessons whose code changed. `make site-test` checks the built site in
+# Chromium (tests/site); `make site-clean` empties the cache.
+SITE ?= build/site
+site: check-python $(STAMP)
+	RNNCOURSE_SITE_BUILD=$(SITE) $(BIN)/python -m sphinx -b html -c site -d $(SITE)/doctrees \
+	  -q --keep-going notebooks $(SITE)/html
+	$(BIN)/python site/lessons_site.py $(SITE)/html
+
+site-test: check-python $(STAMP)
+	RNNCOURSE_SITE_BUILD=$(SITE) RNNCOURSE_REQUIRE_SITE=1 $(BIN)/python -m pytest tests/site \
+	  -p no:cacheprovider
+
+site-clean:
+	rm -rf $(SITE)
+
 lint: check-python $(STAMP)
-	$(BIN)/ruff check rnncourse tests notebooks $(wildcard benchmarks)
+	$(BIN)/ruff check rnncourse tests notebooks $(wildcard benchmarks) $(wildcard site)
 
 # Regenerate every lesson notebook (.ipynb, no outputs) from its reviewed source (.py).
 notebooks: check-python $(STAMP)

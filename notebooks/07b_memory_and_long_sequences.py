@@ -522,7 +522,7 @@ findings["gradient_rate"] = {"max_error": err, "abs_lambda": np.abs(lam)}
 
 # %%
 explorer = LRUExplorer(r_min=0.5, r_max=0.95, max_phase=3.14)
-display(explorer.widget)
+display(explorer)
 
 # %%
 before = explorer.norms[0]

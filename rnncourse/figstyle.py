@@ -25,6 +25,7 @@ What the style fixes, so that no figure has to get it right on its own:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -122,6 +123,38 @@ class TemplateHeight(PlotlyRenderer):
 
 
 register()
+
+SITE_ENV = "RNNCOURSE_SITE"
+"""Set (to anything but '' or '0') while ``make site`` executes the lessons."""
+SITE_RENDERER = "rnncourse_site"
+
+
+def site_mode() -> bool:
+    """True while the course's static site executes the lessons (:data:`SITE_ENV` is set)."""
+    return os.environ.get(SITE_ENV, "").strip() not in ("", "0")
+
+
+class _SiteRenderer(pio.base_renderers.MimetypeRenderer):
+    """A figure as a div and a script that calls plotly.js, without plotly.js: the course's
+    site loads it once for every page (plotly's HTML renderers embed it or fetch it from a
+    CDN)."""
+
+    def to_mimebundle(self, fig_dict):
+        page = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False,
+                           full_html=False, default_width="100%", validate=False,
+                           config={"displaylogo": False, "responsive": True})
+        return {"text/html": page}
+
+
+def use_site_renderer() -> str:
+    """Make ``fig.show()`` write the site's HTML (see :class:`_SiteRenderer`); its name."""
+    pio.renderers[SITE_RENDERER] = _SiteRenderer()
+    pio.renderers.default = SITE_RENDERER
+    return SITE_RENDERER
+
+
+if site_mode():
+    use_site_renderer()
 
 
 def colour(i: int) -> str:
@@ -285,4 +318,5 @@ def heatmap_height(n_rows: int, *, cell_px: float = 22, min_px: int = 300,
 __all__ = ["BLACK", "BLUE", "DIVERGING", "GREEN", "GREY", "HEIGHT", "LOG", "MARGIN", "ORANGE",
            "PALETTE", "PURPLE", "ROW_HEIGHT", "SEQUENTIAL", "SKY", "TEMPLATE", "VERMILLION",
            "YELLOW", "colorbar", "colour", "figure", "heatmap_height", "height", "hline",
-           "label_axis", "register", "subplots", "tick_font_size", "use"]
+           "label_axis", "register", "site_mode", "subplots", "tick_font_size", "use",
+           "use_site_renderer"]

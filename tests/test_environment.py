@@ -82,7 +82,7 @@ def test_environment_yml_is_what_repo2docker_needs():
 def test_every_declared_package_is_pinned_and_the_pin_satisfies_the_bound():
     pins = pinned_versions()
     declared = dict(runtime_requirements())
-    for extra in ("lab", "test", "dev", "instructor"):
+    for extra in ("lab", "test", "dev", "instructor", "site"):
         declared.update(extra_requirements(extra))
     for name, req in declared.items():
         assert name in pins, f"{name} is declared in pyproject.toml, not pinned in requirements"

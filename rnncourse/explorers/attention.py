@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from .. import figstyle
 from ..seq2seq import Seq2Seq, Task, alignment_mass, make_split, reversal_task, train
 from .coalesce import Coalescer
+from .static import StaticExplorer, display_explorer, export
 
 __all__ = ["AttentionExplorer", "alignment_figure"]
 
@@ -250,10 +251,14 @@ class AttentionExplorer:
                 pass
         return " ".join(parts)
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self, max_examples: int = 12) -> StaticExplorer:
+        """This explorer without a kernel: its first ``max_examples`` held-out examples."""
+        values = [v for _, v in self.example.options][:max_examples]
+        return export(self, "attention", [("example", values, "held-out")], [self.figure],
+                      [self.output, self.message])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)
 
 
 @functools.lru_cache(maxsize=4)

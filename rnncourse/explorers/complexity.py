@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from .. import figstyle, validate
 from ..complexity import rnn_flops, time_rnn
 from .coalesce import Coalescer
+from .static import StaticExplorer, display_explorer, export
 
 
 class ComplexityExplorer:
@@ -77,7 +78,12 @@ class ComplexityExplorer:
         )
         self.flops, self.seconds = flops, seconds
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: five lengths T and every H (each one measured)."""
+        return export(self, "complexity",
+                      [("seq_len", [10, 50, 100, 150, 200], "T"),
+                       ("hidden_size", list(self.hidden_size.options), "H")],
+                      [self.figure], [self.label])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)

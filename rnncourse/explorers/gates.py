@@ -24,6 +24,7 @@ from ..np_common import check_params
 from ..np_lstm import LSTM_GATES
 from ..variants import GateTrace, _head, gate_trace
 from .coalesce import Coalescer
+from .static import StaticExplorer, display_explorer, export, grid_range
 
 __all__ = ["GatesExplorer", "SHIFT_RANGE"]
 
@@ -225,7 +226,12 @@ class GatesExplorer:
                          f"(predicting 0: {float(np.mean(y ** 2)):.4f})")
         return " &nbsp;|&nbsp; ".join(parts)
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: forget-bias shifts from -4 to +4 and every example."""
+        return export(self, "gates",
+                      [("forget_bias", grid_range(-4.0, 4.0, 1.0), "forget bias shift"),
+                       ("example", [v for _, v in self.example.options], "example")],
+                      [self.figure], [self.label])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)

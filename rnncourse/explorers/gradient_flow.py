@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from .. import cliff, figstyle, validate
 from ..gradflow import CELLS, GradientFlow, gradient_flow
 from .coalesce import Coalescer
+from .static import StaticExplorer, display_explorer, export, grid_range
 
 CELL_LABELS = {"rnn_tanh": "RNN, tanh", "rnn_relu": "RNN, relu", "rnn_sigmoid": "RNN, sigmoid",
                "lstm": "LSTM", "gru": "GRU"}
@@ -190,10 +191,16 @@ class GradientFlowExplorer:
         self.rate_label.value = _rate_text(r)
         self.message.value = _message_html(r)
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: sigma from 0.5 to 2.0 in steps of 0.05 and three
+        cells, the other controls as they are (see :mod:`rnncourse.explorers.static`)."""
+        return export(self, "gradflow",
+                      [("sigma", grid_range(0.5, 2.0, 0.05), "σ of W_hh"),
+                       ("cell", ["rnn_tanh", "lstm", "gru"])],
+                      [self.figure], [self.rate_label, self.message])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)
 
 
 def _in_range(name, value, bounds):
@@ -321,10 +328,15 @@ class CliffExplorer:
                             f"<b>clipped at {threshold:g}</b>: {_path_text(clipped, self.bounds)}"
                             f", {clipped.n_clipped} of {self.steps} steps clipped")
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: ten learning rates, six clipping thresholds."""
+        return export(self, "cliff",
+                      [("lr", grid_range(0.004, 0.04, 0.004), "learning rate"),
+                       ("threshold", [1.0, 2.0, 5.0, 10.0, 20.0, 50.0], "clip at ||g||")],
+                      [self.figure], [self.label])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)
 
 
 def _path_text(path, bounds) -> str:

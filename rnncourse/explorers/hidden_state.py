@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from .. import figstyle, validate
 from ..dynamics import fitted_decay_rate, hidden_states, impulse_response, scaled_rnn_params
 from .coalesce import Coalescer
+from .static import StaticExplorer, display_explorer, export, grid_range
 
 _FLOOR = 1e-300  # what a log axis can show; smaller responses are reported in words
 
@@ -113,10 +114,16 @@ class HiddenStateExplorer:
         self.rate = rate
         self.last_response = response
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: rho from 0 to 2 in steps of 0.1, two input scales
+        (each frame holds the whole heatmap: 84 frames made lesson 1's page 8.4 MB)."""
+        return export(self, "hidden",
+                      [("w_scale", grid_range(0.0, 2.0, 0.1), "rho (W_hh)"),
+                       ("input_scale", [1.0, 3.0], "input scale")],
+                      [self.heatmap, self.response], [self.label])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)
 
 
 def _nothing_to_fit(rho: float, input_scale: float, response: np.ndarray) -> str | None:

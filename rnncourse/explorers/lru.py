@@ -19,6 +19,7 @@ import torch
 
 from .. import figstyle, scan, validate
 from ..linear_rnn import lru_eigenvalues, ring_init
+from .static import StaticExplorer, display_explorer, export, grid_range
 
 R_RANGE = (0.0, 0.995, 0.005)
 PHASE_RANGE = (0.05, 6.25, 0.05)  # up to just below 2 pi
@@ -158,7 +159,12 @@ class LRUExplorer:
                 + [(self.phase, v) for v in (0.5, 1.0, 3.0, 6.0)]
                 + [(self.r_min, v) for v in (0.0, 0.3, 0.6, 0.8)])
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def static(self) -> StaticExplorer:
+        """This explorer without a kernel: r_max from 0.6 to 0.99 and four largest phases."""
+        return export(self, "lru",
+                      [("r_max", grid_range(0.6, 0.99, 0.03), "r_max"),
+                       ("phase", [0.5, 1.57, 3.14, 6.2], "max phase")],
+                      [self.figure], [self.label, self.message])
 
-        display(self.widget)
+    def _ipython_display_(self):
+        display_explorer(self)
