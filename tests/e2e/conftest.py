@@ -261,6 +261,10 @@ def jupyter_lab(chromium_executable, tmp_path_factory):
             shutil.copy(log_path, ARTIFACTS / "jupyterlab.log")
 
 
+def pytest_terminal_summary(terminalreporter):
+    progress_rule.write_summary(terminalreporter)  # slow cells of the lessons run here
+
+
 def _slug(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1]).strip("_")
 
