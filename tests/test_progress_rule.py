@@ -67,7 +67,7 @@ def test_the_kernel_side_clock_records_wall_and_cpu_time_per_execution_count(tmp
     clock = rule.CellClock(tmp_path / "k.jsonl")
     clock.pre_run_cell()
     t = time.process_time()
-    while time.process_time() - t < 0.3:
+    while time.process_time() - t < 0.5:
         pass
     clock.post_run_cell(SimpleNamespace(execution_count=7))
     clock.pre_run_cell()
@@ -75,8 +75,9 @@ def test_the_kernel_side_clock_records_wall_and_cpu_time_per_execution_count(tmp
     clock.post_run_cell(SimpleNamespace(execution_count=8))
     times = rule.read_cell_times(tmp_path / "k.jsonl")
     assert set(times) == {7, 8}
-    assert times[7].cpu_s >= 0.3 and times[7].wall_s >= 0.3
-    assert times[8].wall_s >= 0.3 and times[8].cpu_s < 0.15 and times[8].time_s < 0.15
+    assert times[7].cpu_s >= 0.5 and times[7].wall_s >= 0.5
+    # (this process's tree: pytest, and in a full run the browser tests' server, idle by now)
+    assert times[8].wall_s >= 0.3 and times[8].cpu_s < 0.25 and times[8].time_s < 0.25
 
 
 def test_a_failing_clock_is_recorded_and_read_back_as_an_error(tmp_path):
