@@ -1,46 +1,76 @@
 """Lessons under nbval: every cell that keeps the learner waiting shows a progress bar.
 
-A code cell that runs longer than ``FAIL_CELL_S`` must show one (cells over ``SLOW_CELL_S`` are listed at the end) (``tqdm.auto``: a widget whose
-text form reads ``desc: 40%|####      | 160/400 [00:02<00:03, ...]``, or the same text on
-stderr without ipywidgets), else its test fails, naming the cell and its time. The time is
-the smaller of the wall-clock time and the CPU time of the kernel and its worker processes:
-on a busy machine the wall clock stretches, but a cell that does two seconds of work is not a
-long cell. CPU time stretches too when processes share the cores (caches, memory bandwidth),
-so while the machine is overloaded (load average above the number of cores) the threshold
-grows with the load, up to twice ``SLOW_CELL_S``: a busy machine must not fail a lesson. The first code cell of each lesson is exempt: it imports the course (the start-up
-of the kernel, timed by ``make bench``), before any bar could be shown.
+The rule, its thresholds and its time measurement are in ``tests/progress_rule.py``, shared
+with the browser tests: a code cell over ``FAIL_CELL_S`` (the smaller of wall-clock time and the
+CPU time of the kernel and its worker processes, the threshold growing with the machine's
+overload) without a ``tqdm.auto`` bar fails, naming the cell and its times; cells over
+``SLOW_CELL_S`` are listed in the terminal summary; the first code cell is exempt.
 
-At the end, the terminal summary lists every cell over the threshold with both times.
+Each lesson executes once per pytest run. When the browser tests (``tests/e2e``) are collected
+in the same run and can run here (chromium on PATH, playwright importable), the lessons they run
+top to bottom in JupyterLab are not run again by nbval: their nbval items are deselected, and
+the summary names each lesson and the browser test that executes it (that run applies the same
+checks: an error fails, and so does the progress rule). ``pytest notebooks/05_x.ipynb
+--nbval-lax`` alone, or a machine without a browser, runs the lessons under nbval as always.
 """
 
 from __future__ import annotations
 
-import os
-import re
+import shutil
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-SLOW_CELL_S = 3.0  # listed in the summary from here
-# A cell fails from here: on this 2-core machine cells of 3.1-3.9 s (lesson 4's cells 1 and 10,
-# 5's cell 2, 7's cell 1, 8's cell 4) vary around 3 s from run to run, and a lesson must not
-# fail on the machine's speed. Those cells are listed in the summary, to be given bars.
-FAIL_CELL_S = 6.0
-_BAR = re.compile(r"\|\s*\d+/\d+\s*\[")  # tqdm's meter: "| 12/400 ["
-_slow: list[tuple[str, float, float, bool]] = []
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import progress_rule  # noqa: E402  (tests/progress_rule.py, shared with tests/e2e)
 
+# The names this module had before the rule moved to tests/progress_rule.py.
+SLOW_CELL_S, FAIL_CELL_S = progress_rule.SLOW_CELL_S, progress_rule.FAIL_CELL_S
+threshold_s, shows_progress = progress_rule.threshold_s, progress_rule.shows_progress
 
-def threshold_s() -> float:
-    """``FAIL_CELL_S``, times the overload of the machine (load / cores), at most 2."""
-    try:
-        load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    except OSError:
-        load = 1.0
-    return FAIL_CELL_S * min(2.0, max(1.0, load))
+ROOT = Path(__file__).resolve().parents[1]
+LESSON_MARK = "runs_lesson"  # on a browser test: the lesson (stem) it executes top to bottom
+_in_browser: dict[str, str] = {}  # notebook path -> the browser test that executes it
 
 
 def _is_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
+
+
+def browser_available() -> bool:
+    """What tests/e2e/conftest.py needs to run: chromium on PATH and playwright importable."""
+    if shutil.which("chromium") is None:
+        return False
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m / --deselect: only browser tests that will run
+def pytest_collection_modifyitems(config, items):
+    runs = {}
+    for item in items:
+        mark = item.get_closest_marker(LESSON_MARK)
+        if mark is not None and mark.args:
+            runs.setdefault(f"notebooks/{mark.args[0]}.ipynb", item.nodeid)
+    if not runs or not browser_available():
+        return
+    keep, dropped = [], []
+    for item in items:
+        notebook = Path(str(item.path)).resolve()
+        key = notebook.relative_to(ROOT).as_posix() if notebook.is_relative_to(ROOT) else None
+        if _is_cell(item) and key in runs:
+            dropped.append(item)
+            _in_browser[key] = runs[key]
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def _kernel_process(item):
@@ -54,31 +84,6 @@ def _kernel_process(item):
         return None
 
 
-def _cpu_seconds(process) -> float:
-    """CPU seconds of the kernel, its finished children and its live ones (workers)."""
-    import psutil
-
-    t = process.cpu_times()
-    total = t.user + t.system + t.children_user + t.children_system
-    for child in process.children(recursive=True):
-        try:
-            c = child.cpu_times()
-            total += c.user + c.system
-        except psutil.Error:
-            pass
-    return total
-
-
-def shows_progress(outputs) -> bool:
-    """True if any output of a cell is a tqdm bar (widget text form or stderr)."""
-    for out in outputs or []:
-        texts = [out.get("text", "")]
-        texts += [(out.get("data") or {}).get("text/plain", "")]
-        if any(_BAR.search(t if isinstance(t, str) else "".join(t)) for t in texts):
-            return True
-    return False
-
-
 def _first_code_cell(item) -> bool:
     cells = [c for c in item.parent.nb.cells if c.cell_type == "code"]
     return bool(cells) and item.cell is cells[0]
@@ -89,26 +94,22 @@ def pytest_runtest_call(item):
     if not _is_cell(item):
         return (yield)
     process = _kernel_process(item)
-    cpu0 = _cpu_seconds(process) if process else None
+    cpu0 = progress_rule.process_tree_cpu_seconds(process) if process else None
     start = time.perf_counter()
     result = yield  # raises when the cell failed: that failure is reported as it is
     wall = time.perf_counter() - start
-    work = _cpu_seconds(process) - cpu0 if process else wall
-    limit = threshold_s()
-    if min(wall, work) <= SLOW_CELL_S or _first_code_cell(item):
-        return result
-    bar = shows_progress(item.test_outputs)
-    _slow.append((item.nodeid, wall, work, bar))
-    if not bar and min(wall, work) > limit:
-        raise AssertionError(f"{item.nodeid} ran {wall:.1f} s ({work:.1f} s of CPU) and shows no "
-                             f"progress bar: a cell over {limit:.1f} s must show one "
-                             f"(tqdm.auto: what it does, steps, ETA)")
+    cpu = progress_rule.process_tree_cpu_seconds(process) - cpu0 if process else wall
+    cell = progress_rule.CellTime(-1, wall, cpu, progress_rule.load_average())
+    failure = progress_rule.judge(item.nodeid, cell, shows_progress(item.test_outputs),
+                                  first=_first_code_cell(item))
+    if failure:
+        raise AssertionError(failure)
     return result
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _slow:
-        terminalreporter.section(f"lesson cells over {SLOW_CELL_S:.0f} s")
-        for name, wall, work, bar in _slow:
-            terminalreporter.write_line(f"{name}: {wall:.1f} s wall, {work:.1f} s CPU, "
-                                        f"{'progress bar' if bar else 'NO progress bar'}")
+    if _in_browser:
+        terminalreporter.section("lessons executed in the browser, not again under nbval")
+        for notebook, test in sorted(_in_browser.items()):
+            terminalreporter.write_line(f"{notebook}: executed in the browser by {test}")
+    progress_rule.write_summary(terminalreporter)

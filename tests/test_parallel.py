@@ -74,14 +74,16 @@ def test_a_function_defined_in_a_notebook_goes_to_the_workers(monkeypatch):
     assert len({pid for _, pid in out}) == 2
 
 
-@pytest.mark.parametrize("bad", [0, 1], ids=["in a worker", "in this process"])
-def test_a_failing_run_raises_its_own_error(monkeypatch, bad):
+def test_a_failing_run_raises_its_own_error_here_or_in_a_worker(monkeypatch):
     monkeypatch.setenv(parallel.ENV, "2")
-    calls = [{"cell": "lstm", **SMALL, "steps": 2} for _ in range(2)]
-    calls[bad]["hidden_size"] = 0  # call 0 goes to the worker, call 1 runs here
-    with pytest.raises(ValueError, match="hidden_size"):
-        parallel.run_each(experiments.adding_run, calls)
-    # The next comparison starts fresh workers and works.
+    # Call 1 runs in this process, call 0 in the worker. Each failure stops the workers, and
+    # the next comparison starts fresh ones: the worker that raises the second error is one,
+    # the last comparison another (one start fewer than a test per case, same proof).
+    for bad in (1, 0):
+        calls = [{"cell": "lstm", **SMALL, "steps": 2} for _ in range(2)]
+        calls[bad]["hidden_size"] = 0
+        with pytest.raises(ValueError, match="hidden_size"):
+            parallel.run_each(experiments.adding_run, calls)
     assert [r.steps for r in parallel.run_each(
         experiments.adding_run, [{"cell": "gru", **SMALL, "steps": 2}] * 2)] == [2, 2]
 
@@ -109,7 +111,9 @@ def test_workers_ignore_interrupts_and_stop_when_idle(monkeypatch):
     os.kill(workers[0].pid, signal.SIGINT)  # what Jupyter sends before it shuts a kernel down
     time.sleep(0.5)
     assert workers[0].is_running() and workers[0].status() != psutil.STATUS_ZOMBIE
-    assert _gone(workers, timeout=15), "an idle worker did not stop"
+    # ends about 2 s after its last run; on a loaded machine (load 26 on 2 cores) that took
+    # more than 15 s, so wait up to a minute (the wait returns as soon as it has gone)
+    assert _gone(workers, timeout=60), "an idle worker did not stop"
 
 
 def test_shutdown_stops_the_workers(monkeypatch):

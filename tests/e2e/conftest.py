@@ -10,6 +10,13 @@ and workspaces in a temporary folder, serves the repository, and runs in its own
 stopped at the end of the session after every kernel it started has been shut down.
 Artifacts (screenshots, and on failure the server log and the browser console) go to
 ``test-artifacts/e2e/``.
+
+The server's kernels get an IPython profile of their own (``IPYTHONDIR`` in the temporary
+folder) whose config loads ``tests/progress_rule.py`` as an extension: it times every cell from
+inside the kernel (wall-clock and CPU seconds of the kernel's process tree), so that a Run All
+is held to the same progress rule as nbval (:meth:`LabPage.check_progress_rule`). A lesson a
+browser test runs top to bottom is marked ``runs_lesson(stem)``; notebooks/conftest.py then
+leaves it out of nbval in the same run, so each lesson executes once.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab_page import LabPage
+from lab_page import LabPage, progress_rule  # progress_rule: tests/progress_rule.py
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +67,34 @@ WIDGET_MS = 60_000
 # Every expect() waits up to 30 s (Playwright's default is 5 s): a widget's round trip to the
 # kernel can take seconds on a loaded 2-core machine.
 expect.set_options(timeout=30_000)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "runs_lesson(stem): this browser test runs the lesson "
+                            "top to bottom (nbval leaves it out of the same run)")
+
+
+# The kernels' IPython profile: load tests/progress_rule.py by path (no sys.path change in the
+# kernel, nothing in the learner's namespace) and record each cell's times to RECORD_DIR.
+KERNEL_CONFIG = """\
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location("rnncourse_e2e_cell_clock", {module!r})
+_clock = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _clock
+_spec.loader.exec_module(_clock)
+_clock.RECORD_DIR = {record_dir!r}
+c.InteractiveShellApp.extensions = [_spec.name]
+"""
+
+
+def kernel_profile(home: Path) -> tuple[Path, Path]:
+    """An IPYTHONDIR under ``home`` whose kernels time their cells; (its path, the record dir)."""
+    ipython, records = home / "ipython", home / "cell-times"
+    (ipython / "profile_default").mkdir(parents=True, exist_ok=True)
+    records.mkdir(exist_ok=True)
+    (ipython / "profile_default" / "ipython_kernel_config.py").write_text(KERNEL_CONFIG.format(
+        module=progress_rule.__file__, record_dir=str(records)))
+    return ipython, records
 
 
 def _browser_required() -> bool:
@@ -100,6 +135,7 @@ class JupyterLabServer:
         self.base, self.token, self.log_path = base, token, log_path
         self.runtime_dir, self.process = runtime_dir, process
         self.root, self.failed = ROOT, False
+        self.cell_times: Path | None = None  # where kernels record their cells' times
         self._workspaces = 0
 
     def api(self, path: str, method: str = "GET"):
@@ -121,6 +157,13 @@ class JupyterLabServer:
             self.api(f"sessions/{session['id']}", method="DELETE")
         for kernel in self.api("kernels"):
             self.api(f"kernels/{kernel['id']}", method="DELETE")
+
+    def kernel_id(self, relative: str) -> str | None:
+        """The id of the kernel of the session on ``relative`` (a path under the root)."""
+        for session in self.api("sessions"):
+            if session.get("path") == relative and session.get("kernel"):
+                return session["kernel"]["id"]
+        return None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -186,9 +229,11 @@ def jupyter_lab(chromium_executable, tmp_path_factory):
         path.write_text(json.dumps(values))
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ipython, cell_times = kernel_profile(home)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), PYTHONUNBUFFERED="1")
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), PYTHONUNBUFFERED="1",
+               IPYTHONDIR=str(ipython))
     port, token = _free_port(), secrets.token_hex(24)
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -206,6 +251,7 @@ def jupyter_lab(chromium_executable, tmp_path_factory):
                                    stderr=subprocess.STDOUT, start_new_session=True)
     server = JupyterLabServer(f"http://127.0.0.1:{port}", token, log_path, home / "runtime",
                               process)
+    server.cell_times = cell_times
     try:
         _wait_for_server(server)
         yield server
@@ -213,6 +259,10 @@ def jupyter_lab(chromium_executable, tmp_path_factory):
         _stop(server)
         if server.failed:
             shutil.copy(log_path, ARTIFACTS / "jupyterlab.log")
+
+
+def pytest_terminal_summary(terminalreporter):
+    progress_rule.write_summary(terminalreporter)  # slow cells of the lessons run here
 
 
 def _slug(nodeid: str) -> str:

@@ -10,10 +10,14 @@ the kernel is idle again.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from figure_checks import check_what_a_learner_sees
 from playwright.sync_api import Locator, Page, expect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared rule
+import progress_rule  # noqa: E402  (tests/progress_rule.py, shared with notebooks/conftest.py)
 
 KERNEL_STATUS = '.jp-StatusBar-TextItem[title^="Change kernel"]'
 IDLE = re.compile(r"\|\s*Idle\s*$")
@@ -51,6 +55,15 @@ _DONE_JS = r"""() => {
   return cells.length > 0 && counted.length === cells.length;
 }"""
 
+# Every code cell, in order (nbval's "Cell N" counts them the same way): whether it is empty,
+# its prompt, and the text of its outputs (where a tqdm widget's meter shows).
+_CELLS_JS = r"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')].map(
+ cell => ({
+  empty: (cell.querySelector('.cm-content')?.textContent ?? 'x').trim() === '',
+  prompt: (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim(),
+  text: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\n'),
+}))"""
+
 _NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 
 
@@ -81,9 +94,10 @@ class LabPage:
     def run_all(self, check_page: bool = True) -> None:
         """Run > Run All Cells; wait for every execution count, an idle kernel, the widgets.
 
-        Then (unless ``check_page`` is false) check what a learner sees on the page as Run All
-        left it: :func:`figure_checks.check_what_a_learner_sees` (outputs, figure sizes,
-        collisions, legend symbols; a screenshot of every figure).
+        Then the progress rule, as nbval applies it (:meth:`check_progress_rule`; on a server
+        whose kernels time their cells), and (unless ``check_page`` is false) what a learner
+        sees on the page as Run All left it: :func:`figure_checks.check_what_a_learner_sees`
+        (outputs, figure sizes, collisions, legend symbols; a screenshot of every figure).
         """
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(RUN_ALL).click()
@@ -97,8 +111,41 @@ class LabPage:
         self.assert_no_errors()
         self.wait_idle()
         self.assert_widgets_render()
+        if getattr(self.server, "cell_times", None) is not None:
+            self.check_progress_rule()
         if check_page:
             self.figures = check_what_a_learner_sees(self)
+
+    def check_progress_rule(self, fail_s: float = progress_rule.FAIL_CELL_S,
+                            slow_s: float = progress_rule.SLOW_CELL_S) -> None:
+        """Every cell over the threshold shows a tqdm bar: ``tests/progress_rule.py``'s rule.
+
+        The times are the ones the kernel recorded for each execution count (wall-clock and CPU
+        of its process tree, the load average at the cell's end); a cell's bar is its tqdm
+        meter in its rendered outputs. Slow cells join the run's summary, as under nbval.
+        """
+        relative = self.notebook.relative_to(self.server.root).as_posix()
+        kernel = self.server.kernel_id(relative)
+        assert kernel, f"{relative}: no kernel session to read the cells' times from"
+        path = progress_rule.record_path(self.server.cell_times, kernel)
+        assert path.is_file(), (f"{relative}: kernel {kernel} recorded no cell times (its "
+                                f"IPython profile did not load tests/progress_rule.py)")
+        times = progress_rule.read_cell_times(path)
+        cells = self.page.evaluate(_CELLS_JS)
+        code = [(n, c) for n, c in enumerate(cells) if not c["empty"]]
+        failures = []
+        for n, cell in code:
+            count = re.match(r"\[(\d+)\]", cell["prompt"])
+            assert count, f"{relative}: Cell {n} has no execution count ({cell['prompt']!r})"
+            timed = times.get(int(count.group(1)))
+            assert timed, f"{relative}: no recorded time for Cell {n} ({cell['prompt']})"
+            failure = progress_rule.judge(
+                f"{relative}::Cell {n} (browser)", timed,
+                progress_rule.text_shows_progress(cell["text"]), first=n == code[0][0],
+                fail_s=fail_s, slow_s=slow_s)
+            if failure:
+                failures.append(failure)
+        assert not failures, "\n".join(failures)
 
     def assert_no_errors(self) -> None:
         errors = self.page.evaluate(_ERRORS_JS)

@@ -1,9 +1,12 @@
 """Every lesson, run top to bottom in JupyterLab in a real browser, with its widgets moved.
 
-nbval proves a lesson's code runs; these tests prove what a learner sees: no error output, every
-widget rendered (no "Loading widget..." forever, no "Error displaying widget"), and sliders,
-moved with the keyboard, redrawing their plots and labels the way the lesson says they will.
-A test for a lesson whose notebook does not exist yet skips and names the lesson.
+These tests prove what a learner sees: no error output, every widget rendered (no "Loading
+widget..." forever, no "Error displaying widget"), sliders, moved with the keyboard, redrawing
+their plots and labels the way the lesson says they will, and (as under nbval) every cell over
+the progress rule's threshold showing a bar. Each test marked ``runs_lesson(stem)`` runs that
+lesson top to bottom; in a pytest run that collects both, nbval leaves those lessons out
+(notebooks/conftest.py), so this is where they execute. A test for a lesson whose notebook does
+not exist yet skips and names the lesson.
 """
 
 from __future__ import annotations
@@ -79,6 +82,27 @@ def other_lessons() -> list[str]:
             continue
         stems.append(source.stem)
     return stems
+
+
+def browser_order() -> list[str]:
+    """The lessons this module runs top to bottom, in the order pytest runs its tests."""
+    order = []
+    for name, test in list(globals().items()):
+        if name.startswith("test_") and callable(test):
+            for mark in getattr(test, "pytestmark", []):
+                if mark.name == "runs_lesson":
+                    order.append(mark.args[0])
+    return order + other_lessons()
+
+
+def test_lesson_8_runs_after_every_lesson_that_saves_records():
+    """Lesson 8 reads the records the others save to the results folder (it recomputes,
+    smaller and slower, what it does not find): in the browser, as under nbval, it runs last."""
+    order = browser_order()
+    savers = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]*_*.py")
+              if "save_result" in p.read_text() and p.stem != "08_findings"}
+    assert "08_findings" in order and savers <= set(order), (order, savers)
+    assert all(order.index(s) < order.index("08_findings") for s in savers), order
 
 
 def wait_until(lab: LabPage, condition: Callable[[], bool], what: str,
@@ -157,6 +181,7 @@ CATCH_UP_S = 1.0  # the figure shows the last of 40 fast changes within a second
 # Lesson 0: the start page's demo slider drives a sine
 
 
+@pytest.mark.runs_lesson("00_start_here")
 def test_start_here_demo_slider_redraws_the_plot(lab):
     lab.open(lesson("00_start_here"))
     lab.run_all()
@@ -185,6 +210,7 @@ def _hidden_label(lab: LabPage) -> tuple[float, float]:
     return float(rho.group(1)), float(factor.group(1))
 
 
+@pytest.mark.runs_lesson("01_scope")
 def test_scope_rho_slider_changes_the_fitted_factor_and_the_plot(lab):
     lab.open(lesson("01_scope"))
     lab.run_all()
@@ -248,6 +274,7 @@ def _slope(lab: LabPage) -> float:
     return points[0][1] - points[-1][1]
 
 
+@pytest.mark.runs_lesson("04_gradient_flow")
 def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
     lab.open(lesson("04_gradient_flow"))
     lab.run_all()
@@ -312,6 +339,7 @@ def _heatmap_image(lab: LabPage) -> str:
     return image.get_attribute("href") or ""
 
 
+@pytest.mark.runs_lesson("07_advanced")
 def test_attention_explorer_follows_the_example_and_typed_input(lab):
     lab.open(lesson("07_advanced"))
     lab.run_all()
@@ -353,7 +381,8 @@ def test_attention_explorer_follows_the_example_and_typed_input(lab):
 # sees passes tests/e2e/figure_checks.py
 
 
-@pytest.mark.parametrize("stem", other_lessons())
+@pytest.mark.parametrize("stem", [pytest.param(stem, marks=pytest.mark.runs_lesson(stem))
+                                  for stem in other_lessons()])
 def test_lesson_runs_and_reads_well(lab, stem):
     lab.open(lesson(stem))
     lab.run_all()
