@@ -385,9 +385,9 @@ for cell in ("LSTM", "GRU"):
     assert one["n_params"] < two["n_params"] < three["n_params"]
     assert three["step_cpu_ms"] > 1.5 * one["step_cpu_ms"]    # a layer more, a step dearer
     assert one["val_bpc"] < three["val_bpc"]                   # so depth does not pay here
-save_result(LESSON, "deep_depth", {"setting": {k: (list(v) if isinstance(v, tuple) else v)
-                                               for k, v in deep.DEPTH.items()},
-                                   "runs": depth})
+_ = save_result(LESSON, "deep_depth", {"setting": {k: (list(v) if isinstance(v, tuple) else v)
+                                                   for k, v in deep.DEPTH.items()},
+                                       "runs": depth})
 
 # %% [markdown]
 # At this budget one layer wins for both cells: a second and third layer add parameters and
@@ -411,13 +411,15 @@ save_result(LESSON, "deep_depth", {"setting": {k: (list(v) if isinstance(v, tupl
 # %%
 dropout = {r["label"]: r for r in dropout_runs}
 display(Markdown(experiments.format_table(deep.dropout_table(dropout_runs))))
-fig = figstyle.figure(xaxis_title="training step", yaxis_title="bits per character")
+fig = figstyle.figure(xaxis_title="training step", yaxis_title="bits per character",
+                      title="dotted: training text, solid: validation text")
 for k, r in enumerate(dropout_runs):
     colour = figstyle.colour(k)
+    short = r["label"].split(" (")[0]  # the legend stays narrow: the plot keeps the width
     fig.add_scatter(x=[s for s, _ in r["train_curve"]], y=[b for _, b in r["train_curve"]],
-                    name=f"{r['label']}, training", mode="lines", line=dict(color=colour, dash="dot"))
+                    name=f"{short}: training", mode="lines", line=dict(color=colour, dash="dot"))
     fig.add_scatter(x=[s for s, _ in r["val_curve"]], y=[b for _, b in r["val_curve"]],
-                    name=f"{r['label']}, validation", mode="lines+markers", line_color=colour)
+                    name=f"{short}: validation", mode="lines+markers", line_color=colour)
 fig.show()
 none_, zaremba, gal = (dropout[label] for label in deep.DROPOUT_MODELS)
 print(f"gap at the last step: none {none_['gap']:.2f}, dropout {zaremba['gap']:.2f}, "
@@ -672,7 +674,7 @@ assert final == 7
 wrong = np.flatnonzero(confidence.argmax(axis=1) != 7)  # steps where another digit led
 settle = step_times[wrong[-1] + 1] if wrong.size else step_times[0]
 print(f'"seven" leads from {settle:.2f} s to the end ({step_times[-1]:.2f} s)')
-save_result(LESSON, "speech_digits", {
+_ = save_result(LESSON, "speech_digits", {  # `_ =`: no PosixPath repr under the cell
     "voices": {split: digits.voice_names(split) for split in speech.SPLITS},
     "utterances": {split: int(len(idx)) for split, idx in parts.items()},
     "majority": majority, "logistic": logistic_test, "logistic_weight_decay": wd_chosen,

@@ -573,8 +573,8 @@ display(Markdown(literature.claims_table(paper_claims)))
 print(literature.verdict_summary([c.verdict for c in paper_claims]))
 assert [c.paper for c in paper_claims] == ["ba2016", "martin2018", "orvieto2023", "feng2024"]
 assert all(c.verdict == "agrees" or c.why for c in paper_claims)
-save_result("07b_memory_and_long_sequences", "claims",
-            {"claims": [c.to_dict() for c in paper_claims]})
+_ = save_result("07b_memory_and_long_sequences", "claims",  # `_ =`: no PosixPath repr
+                {"claims": [c.to_dict() for c in paper_claims]})
 
 # %% [markdown]
 # **Done with this lesson?** Shut its kernel down to give its memory back: each open lesson's

@@ -92,3 +92,29 @@ def test_the_start_page_says_to_shut_kernels_down_on_binder():
     cells = jupytext.read(lessons.NOTEBOOKS / "00_start_here.py").cells
     binder = next(c.source for c in cells if "**On Binder**" in c.source)
     assert "shut each lesson's kernel down" in " ".join(binder.split())
+
+
+# Calls whose value is a path or a record, never meant to be shown: a cell ending with one
+# prints a raw repr such as PosixPath('...') under it (the browser tests read the page for those).
+QUIET_CALLS = {"save_result"}
+
+
+@pytest.mark.parametrize("source", lessons.lesson_sources(), ids=lambda p: p.stem)
+def test_no_cell_ends_with_a_call_whose_value_would_print_a_raw_repr(source):
+    import ast
+
+    import jupytext
+
+    for k, cell in enumerate(jupytext.read(source).cells):
+        if cell.cell_type != "code":
+            continue
+        lines = [line for line in cell.source.splitlines()
+                 if not line.lstrip().startswith(("%", "!"))]
+        body = ast.parse("\n".join(lines)).body
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+            func = last.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert name not in QUIET_CALLS, (
+                f"{source.name} cell {k} ends with {name}(...): its value shows as a raw repr; "
+                f"write `_ = {name}(...)` or `path = {name}(...)`")
