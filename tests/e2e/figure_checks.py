@@ -135,6 +135,9 @@ _FIGURES_JS = r"""([selector, attr]) => {
     if (legend && visible(legend)) {
       fig.legendBox = box(legend.querySelector('.bg') ?? legend);
       for (const entry of legend.querySelectorAll('.traces')) {
+        // A legend group's title (legendgrouptitle) is drawn as an item too, with no symbol by
+        // design; plotly.js marks it only in the item's bound data.
+        if ((entry.__data__ ?? [])[0]?.groupTitle) continue;
         const name = label(entry.querySelector('.legendtext') ?? entry);
         let shown = false;
         const symbols = entry.querySelectorAll(

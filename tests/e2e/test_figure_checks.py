@@ -217,3 +217,15 @@ def test_a_legend_over_the_plot_and_an_entry_without_a_symbol_fail(plotly_page, 
                for p in problems), problems
     assert not any("legend entry 'plain'" in p for p in problems), problems
     assert any("the legend covers the plot area" in p for p in problems), problems
+
+
+def test_legend_group_titles_are_not_entries_but_their_entries_are_checked(plotly_page, tmp_path):
+    # lesson 8's cost scatter: one legend group per task, its title drawn without a symbol
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="LSTM", legendgroup="adding",
+                                legendgrouptitle_text="adding problem", mode="markers"),
+                     go.Scatter(x=[0, 1], y=[1, 0], name="GRU", legendgroup="adding",
+                                mode="markers", marker=dict(color="white"))])
+    fig.update_layout(height=500)
+    problems, _ = check_figures(plotly_page, tmp_path, ("static", fig))
+    assert not any("'adding problem'" in p for p in problems), problems
+    assert any("legend entry 'GRU' has no visible symbol" in p for p in problems), problems
