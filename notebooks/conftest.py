@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import progress_rule  # noqa: E402  (tests/progress_rule.py, shared with tests/e2e)
+from browser import browser_available  # noqa: E402  (tests/browser.py: what the e2e tests need)
 
 # The names this module had before the rule moved to tests/progress_rule.py.
 SLOW_CELL_S, FAIL_CELL_S = progress_rule.SLOW_CELL_S, progress_rule.FAIL_CELL_S
@@ -37,17 +38,6 @@ _in_browser: dict[str, str] = {}  # notebook path -> the browser test that execu
 
 def _is_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
-
-
-def browser_available() -> bool:
-    """What tests/e2e/conftest.py needs to run: chromium on PATH and playwright importable."""
-    if shutil.which("chromium") is None:
-        return False
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m / --deselect: only browser tests that will run

@@ -36,18 +36,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab_page import LabPage, progress_rule  # progress_rule: tests/progress_rule.py
 from playwright.sync_api import expect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared modules
+from browser import (  # noqa: E402  (tests/browser.py, shared with tests/site)
+    browser_type_launch_args,  # noqa: F401  (a fixture)
+    chromium_executable,  # noqa: F401  (a fixture)
+)
+from lab_page import LabPage, progress_rule  # noqa: E402  (progress_rule: tests/progress_rule.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-REQUIRE_BROWSER = "RNNCOURSE_REQUIRE_BROWSER"
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 # JupyterLab user settings: no news/update popup, and no autosave (a run-all must never write
 # outputs into the committed lesson notebooks).
 LAB_SETTINGS = {
@@ -95,30 +95,6 @@ def kernel_profile(home: Path) -> tuple[Path, Path]:
     (ipython / "profile_default" / "ipython_kernel_config.py").write_text(KERNEL_CONFIG.format(
         module=progress_rule.__file__, record_dir=str(records)))
     return ipython, records
-
-
-def _browser_required() -> bool:
-    return os.environ.get(REQUIRE_BROWSER, "").strip() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> str:
-    """Debian's chromium on PATH; skip (or fail, under RNNCOURSE_REQUIRE_BROWSER=1) without it."""
-    path = shutil.which("chromium")
-    if path is None:
-        reason = ("browser tests need Debian's `chromium` on PATH (apt-get install chromium); "
-                  "none found, so the lessons were not tested in a browser")
-        if _browser_required():
-            pytest.fail(f"{REQUIRE_BROWSER} is set but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args, chromium_executable):
-    """pytest-playwright's launch arguments, pointed at the system chromium, headless."""
-    return {**browser_type_launch_args, "executable_path": chromium_executable,
-            "headless": True, "args": CHROMIUM_FLAGS}
 
 
 def _free_port() -> int:
@@ -219,7 +195,7 @@ def _stop(server: JupyterLabServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(chromium_executable, tmp_path_factory):
+def jupyter_lab(chromium_executable, tmp_path_factory):  # noqa: F811  (the fixture)
     """One JupyterLab serving the repository for the whole session."""
     home = tmp_path_factory.mktemp("jupyterlab")
     settings = home / "settings"

@@ -12,23 +12,21 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared browser
+from browser import (  # noqa: E402  (tests/browser.py, shared with tests/e2e)
+    browser_type_launch_args,  # noqa: F401  (a fixture)
+    chromium_executable,  # noqa: F401  (a fixture)
+    flag,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "site"
-# tests/e2e/conftest.py's launch flags (kept in step by hand: that file is the reference)
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip() not in ("", "0", "false", "no")
 
 
 def site_dir() -> Path:
@@ -43,27 +41,10 @@ def site() -> Path:
     html = site_dir()
     if not (html / "index.html").is_file():
         reason = f"no built site in {html}: run `make site` first"
-        if _flag("RNNCOURSE_REQUIRE_SITE"):
+        if flag("RNNCOURSE_REQUIRE_SITE"):
             pytest.fail(f"RNNCOURSE_REQUIRE_SITE is set but {reason}", pytrace=False)
         pytest.skip(reason)
     return html
-
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "the site's browser tests need Debian's `chromium` on PATH; none found"
-        if _flag("RNNCOURSE_REQUIRE_BROWSER"):
-            pytest.fail(f"RNNCOURSE_REQUIRE_BROWSER is set but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args, chromium_executable):
-    return {**browser_type_launch_args, "executable_path": chromium_executable,
-            "headless": True, "args": CHROMIUM_FLAGS}
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
