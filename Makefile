@@ -41,8 +41,12 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 lab: check-python $(STAMP)
 	$(BIN)/rnncourse lab $(WORKSPACE) --port $(PORT) --no-browser
 
+# Two processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
+# one core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one.
+JOBS ?= 2
 test: check-python $(STAMP) lint
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
+	  -n $(JOBS) --dist loadgroup
 
 # Every lesson at both ends of the declared version ranges, each in its own venv (.venv-deps-*):
 # not part of `make test` (it installs two environments). `make test-deps ENDS=lowest` for one.

@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import progress_rule  # noqa: E402  (tests/progress_rule.py, shared with tests/e2e)
+import scheduling  # noqa: E402  (tests/scheduling.py: the two processes of make test)
 from browser import browser_available  # noqa: E402  (tests/browser.py: what the e2e tests need)
 
 # The names this module had before the rule moved to tests/progress_rule.py.
@@ -32,12 +33,16 @@ SLOW_CELL_S, FAIL_CELL_S = progress_rule.SLOW_CELL_S, progress_rule.FAIL_CELL_S
 threshold_s, shows_progress = progress_rule.threshold_s, progress_rule.shows_progress
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON_MARK = "runs_lesson"  # on a browser test: the lesson (stem) it executes top to bottom
-_in_browser: dict[str, str] = {}  # notebook path -> the browser test that executes it
+LESSON_MARK = scheduling.LESSON_MARK  # on a browser test: the lesson (stem) it executes
+_in_browser = scheduling.LESSONS_IN_BROWSER  # notebook path -> the browser test that executes it
 
 
 def _is_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_configure(config):
+    scheduling.register(config)  # the xdist groups; the workers' measurements in the summary
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m / --deselect: only browser tests that will run

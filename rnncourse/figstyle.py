@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -49,7 +50,12 @@ HEIGHT = 420             # px: one row of plots (a plot area of about 300 px)
 ROW_HEIGHT = 260         # px per extra row of stacked subplots
 FONT_SIZE = 13
 MARGIN = dict(l=60, r=30, t=60, b=50)
-LOG = dict(type="log", exponentformat="power")
+LOG_NTICKS = 3
+"""At most about this many major ticks on a log axis. plotly's own choice labels every digit
+(2, 3, ... 9) of a decade when an axis spans one or two decades, and 7, 8 and 9 sit a few pixels
+apart under each power of ten (lesson 2's cost plot, when a busy machine measured a range of 1.5
+decades). With fewer ticks plotly labels 2 and 5 instead, or powers of ten only."""
+LOG = dict(type="log", exponentformat="power", nticks=LOG_NTICKS)
 """Keyword arguments of ``update_xaxes`` / ``update_yaxes`` for a log axis (10^n ticks)."""
 
 _AXIS = dict(exponentformat="power", automargin=True, showline=True, linecolor="#444",
@@ -119,7 +125,22 @@ class TemplateHeight(PlotlyRenderer):
         if layout.get("height") is None:
             template = (layout.get("template") or {}).get("layout") or {}
             layout["height"] = template.get("height") or HEIGHT
+        readable_log_axes(layout)
         return super().to_mimebundle(fig_dict)
+
+
+_AXIS_KEY = re.compile(r"[xy]axis\d*")
+
+
+def readable_log_axes(layout: dict) -> dict:
+    """Give every log axis in ``layout`` (a figure's layout as a dict) :data:`LOG`'s tick count,
+    unless it sets its own ticks (``nticks``, ``dtick`` or ``tickvals``). The renderers apply it
+    to every ``fig.show()``, so a lesson's ``yaxis_type="log"`` reads like :data:`LOG`."""
+    for key, axis in layout.items():
+        if _AXIS_KEY.fullmatch(key) and isinstance(axis, dict) and axis.get("type") == "log":
+            if all(axis.get(name) is None for name in ("nticks", "dtick", "tickvals")):
+                axis["nticks"] = LOG_NTICKS
+    return layout
 
 
 register()
@@ -140,6 +161,7 @@ class _SiteRenderer(pio.base_renderers.MimetypeRenderer):
     CDN)."""
 
     def to_mimebundle(self, fig_dict):
+        readable_log_axes(fig_dict.setdefault("layout", {}))
         page = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False,
                            full_html=False, default_width="100%", validate=False,
                            config={"displaylogo": False, "responsive": True})

@@ -39,6 +39,7 @@ import pytest
 from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared modules
+import scheduling  # noqa: E402  (tests/scheduling.py: the two processes of make test)
 from browser import (  # noqa: E402  (tests/browser.py, shared with tests/site)
     browser_type_launch_args,  # noqa: F401  (a fixture)
     chromium_executable,  # noqa: F401  (a fixture)
@@ -69,9 +70,8 @@ WIDGET_MS = 60_000
 expect.set_options(timeout=30_000)
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "runs_lesson(stem): this browser test runs the lesson "
-                            "top to bottom (nbval leaves it out of the same run)")
+def pytest_configure(config):  # (the runs_lesson mark is declared in pyproject.toml)
+    scheduling.register(config)  # the xdist groups; the workers' measurements in the summary
 
 
 # The kernels' IPython profile: load tests/progress_rule.py by path (no sys.path change in the

@@ -229,3 +229,26 @@ def test_legend_group_titles_are_not_entries_but_their_entries_are_checked(plotl
     problems, _ = check_figures(plotly_page, tmp_path, ("static", fig))
     assert not any("'adding problem'" in p for p in problems), problems
     assert any("legend entry 'GRU' has no visible symbol" in p for p in problems), problems
+
+
+# Lesson 2's cost plot on a busy machine: its measured times spanned 1.5 decades, plotly labelled
+# every digit of each decade, and 7, 8 and 9 ran into each other under 10^-1 (seen in a parallel
+# `make test`). The course's log axes must read cleanly at any span, whether a figure uses
+# figstyle.LOG or only says yaxis_type="log" (fig.show() goes through figstyle's renderer).
+@pytest.mark.parametrize("decades", [0.5, 0.9, 1.2, 1.5, 2.0, 3.0, 8.0, 40.0])
+def test_log_axes_in_the_course_style_read_cleanly_at_any_span(plotly_page, tmp_path, decades):
+    import numpy as np
+    from rnncourse import figstyle
+
+    x = np.geomspace(20, 400, 6)
+    y = np.geomspace(3e-3, 3e-3 * 10 ** decades, 6)
+    styled = figstyle.subplots(1, 2, subplot_titles=("vary T", "vary H"))
+    for col in (1, 2):
+        styled.add_scatter(x=x, y=y, row=1, col=col, name=f"measured {col}")
+    styled.update_xaxes(**figstyle.LOG).update_yaxes(**figstyle.LOG)
+    plain = figstyle.figure(go.Scatter(x=x, y=y, name="measured"))
+    plain.update_layout(xaxis_type="log", yaxis_type="log")
+    shown = figstyle.TemplateHeight().to_mimebundle(plain.to_dict())
+    plain = go.Figure(shown["application/vnd.plotly.v1+json"])
+    problems, _ = check_figures(plotly_page, tmp_path, ("static", styled), ("static", plain))
+    assert problems == [], problems
