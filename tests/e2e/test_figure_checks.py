@@ -238,6 +238,7 @@ def test_legend_group_titles_are_not_entries_but_their_entries_are_checked(plotl
 @pytest.mark.parametrize("decades", [0.5, 0.9, 1.2, 1.5, 2.0, 3.0, 8.0, 40.0])
 def test_log_axes_in_the_course_style_read_cleanly_at_any_span(plotly_page, tmp_path, decades):
     import numpy as np
+
     from rnncourse import figstyle
 
     x = np.geomspace(20, 400, 6)
