@@ -249,9 +249,13 @@ def _burst_cases():
         typed = "1234567890"
         return e, e.text, [typed[:k % 9 + 1] for k in range(40)]
 
+    def lru():
+        e = _widget_cases()["lesson 7b LRU ring"][0]()
+        return e, e.r_min, [round(0.005 * k, 3) for k in range(40)]
+
     return {"lesson 1 hidden state": hidden, "lesson 2 complexity": complexity,
             "lesson 3 gates": gates, "lesson 4 gradient flow": gradient_flow,
-            "lesson 4 cliff": cliff, "lesson 7 attention": attention}
+            "lesson 4 cliff": cliff, "lesson 7 attention": attention, "lesson 7b LRU ring": lru}
 
 
 def bench_catch_up() -> list[dict]:
@@ -435,12 +439,53 @@ def markdown(results: dict) -> str:
         from benchmarks.bench_scan import format_rows
 
         lines += format_rows(results["scan"]) + [""]
+    one = results.get("one_cpu")
+    if one and one.get("lessons"):
+        lines += [f"| the whole course on one CPU (`taskset -c {one['cpu']}`, 1 torch thread) "
+                  f"| seconds | goal <= {one['goal_s']:.0f} s |", "|---|---|---|"]
+        for r in one["lessons"]:
+            lines.append(f"| {r['lesson']} | {r['seconds']:.1f} | "
+                         f"{'ERROR: ' + r['error'] if r['error'] else ''} |")
+        lines += [f"| **total** | {one['total_s']:.1f} | {_mark(one['ok'])} |", ""]
     if results.get("complexity"):
         lines += ["| fit | exponent | R² |", "|---|---|---|"]
         for name, fit in results["complexity"].items():
             lines.append(f"| time ∝ {name.split()[1]}^k ({name.split()[0]}) | "
                          f"{fit['exponent']:.2f} | {fit['r2']:.3f} |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- 7. one CPU
+
+ONE_CPU_GOAL_S = 240.0  # issue 17: the whole course, lesson 7b included, on one CPU
+
+
+def bench_one_cpu() -> dict:
+    """Every lesson top to bottom in a fresh kernel on one CPU, as ``taskset -c 0`` runs it.
+
+    This process is pinned to its first allowed CPU while the lessons run, so their kernels and
+    any workers inherit it (``rnncourse.parallel`` then starts none: joblib counts one CPU), with
+    one torch thread; the total is compared with the goal.
+    """
+    from rnncourse.lessons import lesson_notebooks
+
+    if not hasattr(os, "sched_setaffinity"):
+        return {"error": "this platform cannot pin a process to one CPU", "ok": None}
+    allowed = os.sched_getaffinity(0)
+    cpu = min(allowed)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        rows = []
+        for path in lesson_notebooks():
+            row = run_lesson(path, 1)
+            rows.append(row)
+            print(f"  {path.stem:<30} on CPU {cpu}: {row['seconds']:6.1f} s"
+                  + (f"  ERROR {row['error']}" if row["error"] else ""), flush=True)
+    finally:
+        os.sched_setaffinity(0, allowed)
+    total = sum(r["seconds"] for r in rows)
+    return {"cpu": cpu, "lessons": rows, "total_s": total, "goal_s": ONE_CPU_GOAL_S,
+            "ok": total <= ONE_CPU_GOAL_S and not any(r["error"] for r in rows)}
 
 
 def bench_scan_section() -> dict:
@@ -459,6 +504,7 @@ STEPS = [
     ("cells", "3. cells: forward + backward against torch.nn", bench_cells),
     ("complexity", "4. complexity exponents", bench_complexity),
     ("scan", "5. scan and minGRU (lesson 7b)", bench_scan_section),
+    ("one_cpu", "7. the whole course on one CPU (taskset -c 0)", bench_one_cpu),
 ]
 SECTIONS = [name for name, _, _ in STEPS]
 

@@ -26,10 +26,13 @@ def test_forty_changes_from_the_browser_redraw_once_with_the_last_value():
     slider = widgets.FloatSlider(value=0.0, min=0.0, max=10.0, step=0.25)
     drawn, updates = _counting(slider)
     values = [0.25 * k for k in range(1, 41)]
+    _, lag = _noise(updates)  # how late a timer fires on this machine now
+    drawn.clear()
     catch_up = replay_burst(slider, values, updates, interval=0.005)
     assert drawn[-1] == 10.0 and updates.requests == 40
     assert len(drawn) <= 3, f"{len(drawn)} redraws for one burst: {drawn}"
-    assert catch_up < 0.5
+    # the quiet time and a late timer; 40 queued redraws of a real figure would take seconds
+    assert catch_up < updates.delay + 2 * lag + 0.2, (catch_up, lag)
 
 
 def test_flush_runs_a_pending_redraw_now():
@@ -117,27 +120,53 @@ def _burst(which):
         e = ComplexityExplorer(repeats=1, seq_len=20, hidden_size=16, input_size=4)
         return e, e.seq_len, [10 * (1 + k % 20) for k in range(40)][::-1], \
             lambda: e.label.value.startswith("T=10,")
+    if which == "lru":
+        from rnncourse.explorers.lru import LRUExplorer
+        e = LRUExplorer(n_modes=8, seq_len=50)
+        values = [round(0.005 * k, 3) for k in range(40)]
+        final = LRUExplorer(n_modes=8, seq_len=50, r_min=values[-1]).eigenvalues
+        return e, e.r_min, values, lambda: np.allclose(e.eigenvalues, final)
     raise ValueError(which)
 
 
 @pytest.mark.parametrize("which", ["hidden_state", "gradient_flow", "cliff", "gates",
-                                   "complexity"])
+                                   "complexity", "lru"])
 def test_every_explorer_shows_the_last_of_forty_fast_changes_at_once(which):
     # The attention explorer is covered by the tests of its own module (its demo trains).
     explorer, control, values, shows_last = _burst(which)
-    start = time.perf_counter()
-    explorer.updates.redraw_now()
-    one = time.perf_counter() - start  # one redraw, on this machine, now
+    one, lag = _noise(explorer.updates)  # the slowest redraw and timer wake-up, here and now
     before = explorer.updates.redraws
     catch_up = replay_burst(control, values, explorer.updates, interval=0.02)
     redraws = explorer.updates.redraws - before
     assert shows_last(), f"{which}: the last value {values[-1]!r} is not what it shows"
     assert redraws < 20, f"{which}: {redraws} redraws for 40 changes: stale values computed"
     # Queued, the last change would wait for 39 redraws; coalesced, for at most the one running
-    # when it arrived and its own (the absolute goal, 1 s, is checked by `make bench`).
-    limit = explorer.updates.delay + 3 * one + 0.1
+    # when it arrived and its own, after the quiet time and a late timer (the absolute goal,
+    # 1 s, is checked by `make bench` and in the browser). The allowance is measured: on a busy
+    # machine a redraw and a timer take longer, and so may the burst.
+    limit = explorer.updates.delay + 2 * lag + 4 * one + 0.1
     assert catch_up <= limit, (f"{which}: {catch_up:.2f} s from the last change to the figure, "
-                               f"more than {limit:.2f} s ({one * 1e3:.0f} ms a redraw)")
+                               f"more than {limit:.2f} s (a redraw took up to {one * 1e3:.0f} "
+                               f"ms, a timer woke up to {lag * 1e3:.0f} ms late)")
+
+
+def _noise(updates, repeats: int = 5) -> tuple[float, float]:
+    """(slowest of ``repeats`` redraws, latest of ``repeats`` 10 ms timers) in seconds, now."""
+    redraws = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        updates.redraw_now()
+        redraws.append(time.perf_counter() - start)
+
+    async def lags():
+        late = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            late.append(time.perf_counter() - start - 0.01)
+        return max(late)
+
+    return max(redraws), run_on_own_loop(lags)
 
 
 def test_a_burst_replays_inside_a_running_event_loop():

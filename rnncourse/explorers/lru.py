@@ -19,6 +19,7 @@ import torch
 
 from .. import figstyle, scan, validate
 from ..linear_rnn import lru_eigenvalues, ring_init
+from .coalesce import Coalescer
 from .static import StaticExplorer, display_explorer, export, grid_range
 
 R_RANGE = (0.0, 0.995, 0.005)
@@ -80,8 +81,8 @@ class LRUExplorer:
         self.widget.add_class("rnncourse-lru-explorer")
         self.eigenvalues: np.ndarray | None = None
         self.norms: np.ndarray | None = None
-        for control in self.controls.values():
-            control.observe(self._redraw, names="value")
+        # a burst of slider changes from the browser redraws once, for the latest values
+        self.updates = Coalescer(self._redraw, self.controls.values())
         self._redraw()
 
     def _make_figure(self) -> go.FigureWidget:
