@@ -69,7 +69,7 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from rnncourse import deep, experiments, figstyle, literature, tasks
+from rnncourse import deep, experiments, figstyle, heap, literature, parallel, tasks
 from rnncourse.data import load_sonnets, load_sunspots
 from rnncourse.parallel import run_each
 from rnncourse.results import save_result
@@ -304,6 +304,8 @@ char_runs = run_each(deep.char_run,  # the big run first: a worker starts it at 
                      desc="character models: the LSTM, 3 dropout and 6 depth runs")
 lm_run, dropout_runs, depth_runs = char_runs[0], char_runs[1:4], char_runs[4:]
 lm_model = lm_run.pop("model")
+parallel.shutdown()  # section 5 starts a fresh worker: this one's memory goes back now
+heap.release()       # and so does what the kernel's runs freed (kernel + workers <= 1 GB)
 bpc_curve = [(step, b) for step, b in lm_run["val_curve"]]
 bpc = lm_run["test_bpc"]  # the test text, read once by the kept weights
 print(f"LSTM: kept step {lm_run['best_step']} of {lm_run['steps']} (validation "
@@ -619,6 +621,8 @@ calls = [dict(train_sequences=sequences["train"], y_train=y["train"],
               seed=seed)
          for lr in SPEECH_LRS for seed in SPEECH_SEEDS]
 gru_runs = parallel.run_each(speech.gru_run, calls, desc="spoken digits: GRU, 2 lr x 2 seeds")
+parallel.shutdown()  # the lesson's last runs that go to a worker: give its memory back now
+heap.release()
 by_lr = {lr: [r for c, r in zip(calls, gru_runs) if c["lr"] == lr] for lr in SPEECH_LRS}
 val_by_lr = {lr: float(np.mean([r.best_validation for r in runs])) for lr, runs in by_lr.items()}
 lr_chosen = max(val_by_lr, key=val_by_lr.get)  # chosen on validation voices only

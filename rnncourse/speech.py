@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import heap, validate
 from . import train as training
-from . import validate
 from .data import data_path
 from .models import SequenceClassifier
 
@@ -261,6 +261,8 @@ def gru_run(train_sequences, y_train, val_sequences, y_val, *, lr: float, steps:
     model = result.model
     model.load_state_dict(best["state"])
     best_step = next(s for s, a in result.evals if a == best["accuracy"])
+    del best["state"]
+    heap.release()  # the run's freed batches and activations go back to the system
     return GRURun(result, model, best["accuracy"], int(best_step))
 
 
