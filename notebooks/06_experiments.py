@@ -674,10 +674,26 @@ fig = figstyle.figure(
 fig.show()
 final = int(confidence[-1].argmax())
 print(f"answer at the end: {DIGIT_NAMES[final]!r} ({confidence[-1, final]:.0%})")
-assert final == 7
 wrong = np.flatnonzero(confidence.argmax(axis=1) != 7)  # steps where another digit led
-settle = step_times[wrong[-1] + 1] if wrong.size else step_times[0]
-print(f'"seven" leads from {settle:.2f} s to the end ({step_times[-1]:.2f} s)')
+if final == 7:
+    settle = step_times[wrong[-1] + 1] if wrong.size else step_times[0]
+    print(f'"seven" leads from {settle:.2f} s to the end ({step_times[-1]:.2f} s)')
+else:  # one utterance: another machine's model may get it wrong (it errs on every sixth)
+    print('this model ends on another digit here: one of its test errors')
+
+# Every test utterance, stopped after a share of its frames: how often is the answer right?
+SHARES = (0.25, 0.5, 0.75, 1.0)
+by_share = [speech.accuracy_by_share(r.model, sequences["test"], y["test"], SHARES)
+            for r in chosen]  # both seeds of the chosen learning rate
+for share in SHARES:
+    print(f"answer after {share:.0%} of each word: right for "
+          + ", ".join(f"{b[share]:.1%}" for b in by_share) + " of the test utterances (seeds "
+          + ", ".join(str(c["seed"]) for c in calls if c["lr"] == lr_chosen) + ")")
+for b, whole in zip(by_share, gru_test):
+    assert abs(b[1.0] - whole) < 1e-6  # the whole word: the test accuracy above
+    # the answer forms as the word unfolds (measured: 15% -> 37% -> 84%, seed 0; the margins
+    # are half the gaps, far beyond the one or two points a seed or the thread count moves them)
+    assert b[0.25] + 0.1 < b[0.5] and b[0.5] + 0.2 < b[1.0]
 _ = save_result(LESSON, "speech_digits", {  # `_ =`: no PosixPath repr under the cell
     "voices": {split: digits.voice_names(split) for split in speech.SPLITS},
     "utterances": {split: int(len(idx)) for split, idx in parts.items()},
@@ -688,8 +704,13 @@ _ = save_result(LESSON, "speech_digits", {  # `_ =`: no PosixPath repr under the
 
 # %% [markdown]
 # Early in the word several digits are still possible and the probabilities move; once the
-# distinctive sounds have been heard, one digit takes over. A recurrent model can answer
-# before the end of the input, which an average over the whole utterance cannot.
+# distinctive sounds have been heard, one digit takes over. Over all the test utterances the
+# same holds: stopped after a quarter of the word the answer is rarely right, after half of it
+# often, at the end mostly (the numbers above; the assertion is on every seed). One utterance
+# is an example, not a claim: a model trained on another machine, or with another thread
+# count, may err on this one (it errs on about one in six), so the lesson asserts the rates.
+# A recurrent model can answer before the end of the input, which an average over the whole
+# utterance cannot.
 
 # %% [markdown]
 # ## Summary
