@@ -472,7 +472,7 @@ def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 
                     [{**setting, "hidden_size": hidden, "bidirectional": bidirectional,
                       "progress": name if own_bars else False}
                      for name, (hidden, bidirectional) in arms.items()],
-                    progress=progress, desc="one direction and bidirectional")
+                    progress=progress and not own_bars, desc="one direction and bidirectional")
     return {"floor": variants.window_average_floor(T, k), **dict(zip(arms, runs))}
 
 
