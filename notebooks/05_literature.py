@@ -417,7 +417,7 @@ claims.append(Claim("pascanu2013", "norm clipping keeps training stable when gra
 # **Experiment.** Lesson 3's task: $x_t \sim U[-1, 1]$, target the centred average
 # $y_t = (x_{t-2} + \dots + x_{t+2})/5$, $T = 20$. A one-directional model cannot know
 # $x_{t+1}, x_{t+2}$: its MSE has a floor (computed exactly). Two LSTMs with the same number of
-# parameters, 300 steps each.
+# parameters, 300 steps each (the two runs go to two cores at once where there are two).
 
 # %%
 bidir = literature.bidirectional_check(steps=300, seed=SEED, progress=True)

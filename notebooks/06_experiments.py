@@ -69,7 +69,7 @@ import plotly.graph_objects as go
 from IPython.display import Markdown, display
 from plotly.subplots import make_subplots
 
-from rnncourse import deep, experiments, figstyle, literature, tasks
+from rnncourse import deep, experiments, figstyle, heap, literature, parallel, tasks
 from rnncourse.data import load_sonnets, load_sunspots
 from rnncourse.parallel import run_each
 from rnncourse.results import save_result
@@ -304,6 +304,8 @@ char_runs = run_each(deep.char_run,  # the big run first: a worker starts it at 
                      desc="character models: the LSTM, 3 dropout and 6 depth runs")
 lm_run, dropout_runs, depth_runs = char_runs[0], char_runs[1:4], char_runs[4:]
 lm_model = lm_run.pop("model")
+parallel.shutdown()  # section 5 starts a fresh worker: this one's memory goes back now
+heap.release()       # and so does what the kernel's runs freed (kernel + workers <= 1 GB)
 bpc_curve = [(step, b) for step, b in lm_run["val_curve"]]
 bpc = lm_run["test_bpc"]  # the test text, read once by the kept weights
 print(f"LSTM: kept step {lm_run['best_step']} of {lm_run['steps']} (validation "
@@ -619,6 +621,8 @@ calls = [dict(train_sequences=sequences["train"], y_train=y["train"],
               seed=seed)
          for lr in SPEECH_LRS for seed in SPEECH_SEEDS]
 gru_runs = parallel.run_each(speech.gru_run, calls, desc="spoken digits: GRU, 2 lr x 2 seeds")
+parallel.shutdown()  # the lesson's last runs that go to a worker: give its memory back now
+heap.release()
 by_lr = {lr: [r for c, r in zip(calls, gru_runs) if c["lr"] == lr] for lr in SPEECH_LRS}
 val_by_lr = {lr: float(np.mean([r.best_validation for r in runs])) for lr, runs in by_lr.items()}
 lr_chosen = max(val_by_lr, key=val_by_lr.get)  # chosen on validation voices only
@@ -670,10 +674,26 @@ fig = figstyle.figure(
 fig.show()
 final = int(confidence[-1].argmax())
 print(f"answer at the end: {DIGIT_NAMES[final]!r} ({confidence[-1, final]:.0%})")
-assert final == 7
 wrong = np.flatnonzero(confidence.argmax(axis=1) != 7)  # steps where another digit led
-settle = step_times[wrong[-1] + 1] if wrong.size else step_times[0]
-print(f'"seven" leads from {settle:.2f} s to the end ({step_times[-1]:.2f} s)')
+if final == 7:
+    settle = step_times[wrong[-1] + 1] if wrong.size else step_times[0]
+    print(f'"seven" leads from {settle:.2f} s to the end ({step_times[-1]:.2f} s)')
+else:  # one utterance: another machine's model may get it wrong (it errs on every sixth)
+    print('this model ends on another digit here: one of its test errors')
+
+# Every test utterance, stopped after a share of its frames: how often is the answer right?
+SHARES = (0.25, 0.5, 0.75, 1.0)
+by_share = [speech.accuracy_by_share(r.model, sequences["test"], y["test"], SHARES)
+            for r in chosen]  # both seeds of the chosen learning rate
+for share in SHARES:
+    print(f"answer after {share:.0%} of each word: right for "
+          + ", ".join(f"{b[share]:.1%}" for b in by_share) + " of the test utterances (seeds "
+          + ", ".join(str(c["seed"]) for c in calls if c["lr"] == lr_chosen) + ")")
+for b, whole in zip(by_share, gru_test):
+    assert abs(b[1.0] - whole) < 1e-6  # the whole word: the test accuracy above
+    # the answer forms as the word unfolds (measured: 15% -> 37% -> 84%, seed 0; the margins
+    # are half the gaps, far beyond the one or two points a seed or the thread count moves them)
+    assert b[0.25] + 0.1 < b[0.5] and b[0.5] + 0.2 < b[1.0]
 _ = save_result(LESSON, "speech_digits", {  # `_ =`: no PosixPath repr under the cell
     "voices": {split: digits.voice_names(split) for split in speech.SPLITS},
     "utterances": {split: int(len(idx)) for split, idx in parts.items()},
@@ -684,8 +704,13 @@ _ = save_result(LESSON, "speech_digits", {  # `_ =`: no PosixPath repr under the
 
 # %% [markdown]
 # Early in the word several digits are still possible and the probabilities move; once the
-# distinctive sounds have been heard, one digit takes over. A recurrent model can answer
-# before the end of the input, which an average over the whole utterance cannot.
+# distinctive sounds have been heard, one digit takes over. Over all the test utterances the
+# same holds: stopped after a quarter of the word the answer is rarely right, after half of it
+# often, at the end mostly (the numbers above; the assertion is on every seed). One utterance
+# is an example, not a claim: a model trained on another machine, or with another thread
+# count, may err on this one (it errs on about one in six), so the lesson asserts the rates.
+# A recurrent model can answer before the end of the input, which an average over the whole
+# utterance cannot.
 
 # %% [markdown]
 # ## Summary

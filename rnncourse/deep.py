@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from . import tasks, validate
+from . import heap, tasks, validate
 from .experiments import CharData, bits_per_char, char_lm_run
 from .models import CharLM
 from .threads import chosen_threads
@@ -128,6 +128,8 @@ def char_run(data: CharData, *, cell: str = "lstm", num_layers: int = 1, hidden_
         out["gap"] = out["val_curve"][-1][1] - curve[-1][1]  # at the last step: overfitting
     if keep_model:
         out["model"] = result.model
+    del result, points
+    heap.release()  # the run's freed batches and activations go back to the system
     return out
 
 

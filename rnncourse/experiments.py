@@ -154,9 +154,11 @@ def compare_adding(models: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,)
         calls += [{**own, **kwargs, "seed": s} for s in seeds]
     # The runs share nothing, so they may go to several cores at once (rnncourse.parallel),
     # under one bar titled desc over the runs, which replaces each run's own.
-    if worker_count(len(calls)) > 1:
+    # One after the other, each run shows its own bar when asked (and none over the runs).
+    shared = worker_count(len(calls)) > 1
+    if shared:
         calls = [{**c, "progress": False} for c in calls]
-    results = iter(run_each(adding_run, calls, desc=desc))
+    results = iter(run_each(adding_run, calls, desc=desc, progress=shared))
     return {label: [next(results) for _ in seeds] for label in models}
 
 

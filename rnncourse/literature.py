@@ -451,33 +451,50 @@ def bidirectional_check(*, T: int = 20, half_width: int = 2, hidden_size: int = 
     floor is :func:`rnncourse.variants.window_average_floor`.
 
     Returns ``{"floor", "one direction": TrainResult, "bidirectional": TrainResult}``; the
-    test MSE is each result's ``final_eval``.
+    test MSE is each result's ``final_eval``. The two runs share nothing, so they go to two
+    CPU cores at once where there are two (:func:`rnncourse.parallel.run_each`; the same
+    numbers either way).
     """
-    from torch.nn import functional as F
-
     from . import variants
-    from .models import SequenceRegressor
-    from .train import eval_on, train
+    from .parallel import run_each, worker_count
 
     T = validate.positive_int("T", T, minimum=2)
     k = validate.positive_int("half_width", half_width)
     H = validate.positive_int("hidden_size", hidden_size)
     batch = validate.positive_int("batch", batch)
     seed = validate.positive_int("seed", seed, minimum=0)
-    test_x, test_y = variants.window_average_test_set(T, half_width=k)
     budget = variants.model_param_count("lstm", 1, H, 1)
     bi_h = variants.matched_hidden_size(budget, "lstm", 1, bidirectional=True)
-    out: dict = {"floor": variants.window_average_floor(T, k)}
-    for name, hidden, bidirectional in [("one direction", H, False), ("bidirectional", bi_h, True)]:
-        out[name] = train(
-            lambda hidden=hidden, bidirectional=bidirectional: SequenceRegressor(
-                "lstm", 1, hidden, 1, bidirectional=bidirectional, output="all", seed=seed),
-            lambda rng: variants.window_average_batch(batch, T, rng, half_width=k), F.mse_loss,
-            steps=steps, lr=lr, clip=1.0, seed=seed, progress=name if progress else False,
-            eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=steps,
-            config={"task": "window average", "T": T, "half_width": k,
-                    "bidirectional": bidirectional})
-    return out
+    arms = {"one direction": (H, False), "bidirectional": (bi_h, True)}
+    own_bars = progress and worker_count(len(arms)) <= 1  # else one bar over the two runs
+    setting = {"T": T, "half_width": k, "steps": steps, "lr": lr, "batch": batch, "seed": seed}
+    runs = run_each(_bidirectional_run,
+                    [{**setting, "hidden_size": hidden, "bidirectional": bidirectional,
+                      "progress": name if own_bars else False}
+                     for name, (hidden, bidirectional) in arms.items()],
+                    progress=progress and not own_bars, desc="one direction and bidirectional")
+    return {"floor": variants.window_average_floor(T, k), **dict(zip(arms, runs))}
+
+
+def _bidirectional_run(*, T, half_width, hidden_size, bidirectional, steps, lr, batch, seed,
+                       progress):
+    """One arm of :func:`bidirectional_check` (a module-level function, so a worker can run
+    it)."""
+    from torch.nn import functional as F
+
+    from . import variants
+    from .models import SequenceRegressor
+    from .train import eval_on, train
+
+    test_x, test_y = variants.window_average_test_set(T, half_width=half_width)
+    return train(
+        lambda: SequenceRegressor("lstm", 1, hidden_size, 1, bidirectional=bidirectional,
+                                  output="all", seed=seed),
+        lambda rng: variants.window_average_batch(batch, T, rng, half_width=half_width),
+        F.mse_loss, steps=steps, lr=lr, clip=1.0, seed=seed, progress=progress,
+        eval_fn=eval_on(test_x, test_y, F.mse_loss), eval_every=steps,
+        config={"task": "window average", "T": T, "half_width": half_width,
+                "bidirectional": bidirectional})
 
 
 # --- Bahdanau et al. 2015: attention ----------------------------------------------------------

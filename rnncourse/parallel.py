@@ -169,7 +169,10 @@ def run_each(fn: Callable, calls: Sequence[Mapping], *, desc: str = "runs",
     must be picklable when there are workers. Results come back in the order of ``calls``; an
     exception in a run is raised here, and stops the other runs. While runs go through workers,
     a progress bar titled ``desc`` counts them (``progress=False``: none); a run's own bar
-    cannot reach the notebook from a worker.
+    cannot reach the notebook from a worker. One after the other in this process (one CPU, or
+    torch's threads taking every core) the same bar counts the runs, so that a long comparison
+    shows its progress there too; a caller whose runs show bars of their own then passes
+    ``progress=False``.
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a function, got {type(fn).__name__}")
@@ -184,7 +187,16 @@ def run_each(fn: Callable, calls: Sequence[Mapping], *, desc: str = "runs",
         raise TypeError(f"desc: expected a str, got {type(desc).__name__}")
     at_once = worker_count(len(calls))
     if at_once <= 1:
-        return [fn(**kwargs) for kwargs in calls]
+        if not progress:
+            return [fn(**kwargs) for kwargs in calls]
+        from tqdm.auto import tqdm
+
+        results = []
+        with tqdm(total=len(calls), desc=desc, unit="run") as bar:
+            for kwargs in calls:
+                results.append(fn(**kwargs))
+                bar.update(1)
+        return results
     return _shared(fn, list(calls), at_once - 1, desc if progress else None)
 
 

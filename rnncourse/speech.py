@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import heap, validate
 from . import train as training
-from . import validate
 from .data import data_path
 from .models import SequenceClassifier
 
 __all__ = ["FILENAME", "SPLITS", "SpeechDigits", "load_speech_digits", "Standardiser", "pad",
            "mean_features", "pool_frames", "fit_logistic", "majority_accuracy", "accuracy",
-           "GRURun", "gru_run", "frame_confidence"]
+           "GRURun", "gru_run", "frame_confidence", "accuracy_by_share"]
 
 FILENAME = "speech_digits.npz"
 SPLITS = ("train", "validation", "test")
@@ -261,6 +261,8 @@ def gru_run(train_sequences, y_train, val_sequences, y_val, *, lr: float, steps:
     model = result.model
     model.load_state_dict(best["state"])
     best_step = next(s for s, a in result.evals if a == best["accuracy"])
+    del best["state"]
+    heap.release()  # the run's freed batches and activations go back to the system
     return GRURun(result, model, best["accuracy"], int(best_step))
 
 
@@ -286,3 +288,31 @@ def frame_confidence(model: SequenceClassifier, sequence) -> np.ndarray:
             return torch.softmax(model.head(out[:, 0]), dim=-1).numpy()
     finally:
         model.train(was)
+
+
+def accuracy_by_share(model: SequenceClassifier, sequences, y, shares) -> dict[float, float]:
+    """``{share: accuracy}``: how often the classifier's answer is the label when each
+    utterance ``(T_i, M)`` stops after ``ceil(share * T_i)`` of its frames (at least one);
+    ``share = 1`` is :func:`accuracy` on the whole utterances. One pass over the front-padded
+    batch (:func:`pad`): the state after frame ``k`` of an utterance is its state at step
+    ``T - T_i + k`` of the batch."""
+    lengths = np.array([len(_sequence(f"sequences[{i}]", s)) for i, s in enumerate(sequences)])
+    y = _labels("y", y, len(lengths))
+    shares = [float(validate.positive_float(f"shares[{i}]", v)) for i, v in enumerate(shares)]
+    if any(v > 1 for v in shares):
+        raise ValueError(f"shares: expected numbers in (0, 1], got {shares}")
+    x = pad(sequences)  # (T, N, M)
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out, _ = model.run(x)  # (T, N, H)
+            answers = model.head(out).argmax(-1).numpy()  # (T, N)
+    finally:
+        model.train(was)
+    T, columns = x.shape[0], np.arange(len(lengths))
+    result = {}
+    for share in shares:
+        frames = np.maximum(1, np.ceil(share * lengths - 1e-9).astype(int))
+        result[share] = float(np.mean(answers[T - lengths + frames - 1, columns] == y))
+    return result

@@ -96,9 +96,11 @@ def test_a_bar_counts_the_runs_that_go_through_workers(monkeypatch, capsys):
     assert "three runs" in err and "3/3" in err
     parallel.run_each(_where, [{"k": k} for k in range(3)], desc="quiet", progress=False)
     monkeypatch.setenv(parallel.ENV, "1")
+    parallel.run_each(_where, [{"k": k} for k in range(3)], desc="quiet here", progress=False)
     parallel.run_each(_where, [{"k": k} for k in range(3)], desc="in this process")
     err = capsys.readouterr().err
-    assert "quiet" not in err and "in this process" not in err  # no workers: no bar here
+    assert "quiet" not in err  # progress=False: no bar, with or without workers
+    assert "in this process" in err and "3/3" in err  # one after the other: the same bar
 
 
 def test_workers_ignore_interrupts_and_stop_when_idle(monkeypatch):

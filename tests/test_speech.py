@@ -218,6 +218,20 @@ def test_gru_run_keeps_the_best_validation_state_and_frame_confidence_ends_in_it
     with torch.no_grad():
         last = torch.softmax(run.model(torch.tensor(seqs[30], dtype=torch.float32)[:, None]), -1)
     assert np.allclose(conf[-1], last[0].numpy(), atol=1e-6)
+    by_share = speech.accuracy_by_share(run.model, seqs[30:], y[30:], (0.01, 0.5, 1.0))
+    assert by_share[1.0] == pytest.approx(run.best_validation)  # the whole utterance: accuracy()
+    T = max(len(s) for s in seqs[30:])
+
+    def answer_after(s, k):  # the prefix, behind the zeros that pad it in the batch
+        x = speech.pad([s[:k]], length=T - len(s) + k)
+        with torch.no_grad():
+            return int(run.model.eval()(x).argmax())
+
+    for share in (0.01, 0.5):
+        answers = [answer_after(s, max(1, int(np.ceil(share * len(s))))) for s in seqs[30:]]
+        assert by_share[share] == pytest.approx(np.mean(np.array(answers) == y[30:]))
+    with pytest.raises(ValueError, match="shares"):
+        speech.accuracy_by_share(run.model, seqs[30:], y[30:], (0.5, 1.5))
 
 
 # --- the build script reproduces the shipped features ----------------------------------------
