@@ -12,9 +12,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from ipywidgets.widgets import widget as widget_module
-from rnncourse.figure_widget import MAX_REOPENS, FigureWidget
 
 from rnncourse import figstyle
+from rnncourse.figure_widget import MAX_REOPENS, FigureWidget
 
 
 class RecordingComm:
