@@ -34,6 +34,7 @@ import plotly.io as pio
 from plotly.io._base_renderers import PlotlyRenderer
 from plotly.subplots import make_subplots
 
+from .figure_widget import FigureWidget
 from .light_imports import plotly_renderer
 
 TEMPLATE = "rnncourse"
@@ -192,11 +193,13 @@ def height(rows: int = 1) -> int:
 
 
 def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
-    """A ``go.Figure`` (``go.FigureWidget`` when ``widget``) in the course's style.
+    """A ``go.Figure`` (a course :class:`~rnncourse.figure_widget.FigureWidget` when
+    ``widget``) in the course's style.
 
     ``layout`` goes to the figure's layout (``title=``, ``xaxis_title=``, ``height=``, ...).
-    The template is part of the figure from its construction (a FigureWidget is made from
-    the finished figure, so nothing reaches the browser as a later update).
+    The template is part of the figure from its construction, and the FigureWidget is made from
+    the finished figure: its first message to the browser holds all of it (see
+    :mod:`rnncourse.figure_widget` for why that matters on a busy machine).
     """
     base = go.Figure(data=data)
     # Explicit, not only in the template: plotly.js sizes a figure to its container only when
@@ -205,7 +208,7 @@ def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     layout.setdefault("height", HEIGHT)
     layout.setdefault("autosize", True)
     base.update_layout(template=register(), **layout)
-    return go.FigureWidget(base) if widget else base
+    return FigureWidget(base) if widget else base
 
 
 def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: int | None = None,
@@ -237,7 +240,7 @@ def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: i
     base.update_layout(template=register(), height=px, **layout)
     # subplot titles: make_subplots draws them as annotations at the top of each subplot
     base.update_annotations(font_size=FONT_SIZE + 1)
-    return go.FigureWidget(base) if widget else base  # template in place before it is shown
+    return FigureWidget(base) if widget else base  # template in place before it is shown
 
 
 def colorbar(fig: go.Figure, row: int = 1, col: int = 1, **extra) -> dict:

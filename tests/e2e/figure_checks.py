@@ -102,7 +102,11 @@ _FIGURES_JS = r"""([selector, attr]) => {
                  prompt: (cell?.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim(),
                  title: plot.querySelector('.gtitle') ? label(plot.querySelector('.gtitle')) : '',
                  output: box(output), plot: box(plot), subplots: [], texts: [], ticks: [],
-                 legend: [], colorbars: []};
+                 legend: [], colorbars: [],
+                 // the traces plotly.js was given (the graph div's own data) and drew
+                 traces: (plot.data ?? []).length,
+                 drawn: plot.querySelectorAll(
+                   '.plot .trace, .plot .hm, .plot .contour, .pielayer .trace').length};
     for (const drag of plot.querySelectorAll('.draglayer .nsewdrag')) {
       if (visible(drag)) fig.subplots.push({name: subplotOf(drag) ?? 'xy', ...box(drag)});
     }
@@ -186,6 +190,10 @@ def figure_problems(fig: dict) -> list[str]:
     """Everything wrong with one figure's geometry, as sentences."""
     where, problems = _describe(fig), []
     subplots, output = fig["subplots"], fig["output"]
+    if fig.get("traces") == 0 and not fig.get("drawn"):
+        # plotly.js was given no trace at all: empty default axes where a plot should be (a
+        # FigureWidget whose data never reached its model in the browser, issue 14)
+        problems.append(f"{where}: no data drawn (empty axes; the graph was given no traces)")
     if subplots:
         x0 = min(s["x0"] for s in subplots)
         x1 = max(s["x1"] for s in subplots)

@@ -9,6 +9,7 @@ with each defect, and the whole check (:func:`check_what_a_learner_sees`) must n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,6 +70,13 @@ def test_overlapping_titles_and_tick_labels_fail():
     assert any("y tick labels" in p and "overlap" in p for p in problems)
 
 
+def test_a_graph_given_no_traces_fails():
+    problems = figure_problems(figure(traces=0, drawn=0))
+    assert problems == ["figure 0 't' (cell [4]:): no data drawn (empty axes; the graph was "
+                        "given no traces)"]
+    assert figure_problems(figure(traces=2, drawn=2)) == []
+
+
 def test_si_prefixed_ticks_fail():
     ticks = [tick("y", "100μ", 40, 100, 75, 115), tick("y", "1", 40, 200, 75, 215)]
     problems = figure_problems(figure(ticks=ticks))
@@ -113,16 +121,19 @@ _DRAW_JS = r"""async (cells) => {
     output.className = 'jp-OutputArea-output';
     cell.appendChild(output);
     notebook.appendChild(cell);
-    const fig = JSON.parse(spec);
-    let target = output;
-    if (kind === 'static') {
-      output.setAttribute('data-mime-type', 'application/vnd.plotly.v1+json');
-    } else {
-      output.setAttribute('data-mime-type', 'application/vnd.jupyter.widget-view+json');
-      target = document.createElement('div');
-      output.appendChild(target);
+    // an explorer: several figure widgets in one output, one graph each
+    const figs = kind === 'explorer' ? JSON.parse(spec) : [JSON.parse(spec)];
+    for (const fig of figs) {
+      let target = output;
+      if (kind === 'static') {
+        output.setAttribute('data-mime-type', 'application/vnd.plotly.v1+json');
+      } else {
+        output.setAttribute('data-mime-type', 'application/vnd.jupyter.widget-view+json');
+        target = document.createElement('div');
+        output.appendChild(target);
+      }
+      drawn.push(Plotly.newPlot(target, fig.data, fig.layout ?? {}));
     }
-    drawn.push(Plotly.newPlot(target, fig.data, fig.layout ?? {}));
   });
   await Promise.all(drawn);
 }"""
@@ -139,9 +150,17 @@ def plotly_page(browser):
     page.close()
 
 
+def _spec(fig) -> str:
+    """A figure as JSON: a go.Figure, a plain dict, or a list of them (an explorer's figures)."""
+    if isinstance(fig, list):
+        return json.dumps([json.loads(_spec(f)) for f in fig])
+    return json.dumps(fig) if isinstance(fig, dict) else fig.to_json()
+
+
 def check_figures(page, tmp_path, *cells):
-    """Draw ``cells`` ((kind, go.Figure) pairs) and run the checks: (problems, screenshots)."""
-    page.evaluate(_DRAW_JS, [[kind, fig.to_json()] for kind, fig in cells])
+    """Draw ``cells`` ((kind, figure) pairs; kind "static", "widget", or "explorer" with a list
+    of figures in one output) and run the checks: (problems, screenshots)."""
+    page.evaluate(_DRAW_JS, [[kind, _spec(fig)] for kind, fig in cells])
     lab = SimpleNamespace(page=page, widget_ms=20_000, artifacts=tmp_path)
     try:
         check_what_a_learner_sees(lab, name="synthetic")
@@ -253,3 +272,14 @@ def test_log_axes_in_the_course_style_read_cleanly_at_any_span(plotly_page, tmp_
     plain = go.Figure(shown["application/vnd.plotly.v1+json"])
     problems, _ = check_figures(plotly_page, tmp_path, ("static", styled), ("static", plain))
     assert problems == [], problems
+
+
+def test_an_explorer_whose_first_figure_lost_its_data_fails(plotly_page, tmp_path):
+    # issue 14 under load: the browser dropped the first FigureWidget's data and layout, and
+    # plotly's front end drew what its model held at comm_open (no traces, no layout, its own
+    # 360 px height) above the explorer's second figure, which was drawn as built
+    lost = {"data": [], "layout": {"height": 360}}
+    problems, _ = check_figures(plotly_page, tmp_path, ("explorer", [lost, _line(height=420)]))
+    assert any("figure widget 0 (cell [1]:): no data drawn" in p for p in problems), problems
+    assert any("figure widget 0" in p and "px high, under 250 px" in p for p in problems), problems
+    assert not any("figure widget 1" in p for p in problems), problems
