@@ -7,8 +7,9 @@ not there, with myst-nb's own execution function (``jupyter_cache``'s ``single_n
 the kernel in ``notebooks/``, the same timeout); the executed notebook goes into the cache, where
 myst-nb then finds it instead of executing the lesson again, one at a time, as it would.
 
-Two lessons execute at once (``--jobs``): the later lessons, the longer ones, first; the lesson
-that compiles the others' results (lesson 8) after all of them. A lesson that raises stops the
+Two lessons execute at once (``--jobs``): the longer ones first (by their time budgets in
+``benchmarks/run.py``); the lesson that compiles the others' results (lesson 8) after all of
+them. A lesson that raises stops the
 build: the lessons not started yet are not executed, the one still running is finished (and
 cached), and the exit status is 1 with the lesson, the cell (its number and source) and the
 traceback.
@@ -38,6 +39,16 @@ def prepared(notebooks: Path, package: str) -> dict[str, str]:
     return {doc: lessons_site.site_notebook(doc, (notebooks / f"{doc}.ipynb").read_text(),
                                             notebooks=notebooks, package=package)
             for doc in lessons_site.lessons(notebooks)}
+
+
+def _budget(doc: str) -> float:
+    """The lesson's time budget in seconds (``benchmarks/run.py``); 60 for one without."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.run import LESSON_BUDGET_S
+    except ImportError:  # an installed copy without the benchmarks
+        return 60.0
+    return float(LESSON_BUDGET_S.get(doc.split("_")[0], 60))
 
 
 def cached(cache, text: str) -> bool:
@@ -107,9 +118,10 @@ def execute(build: Path, notebooks: Path | None = None, jobs: int = 2,
     if not todo:
         print(f"site: all {len(texts)} lessons are in the cache")
         return 0
-    # later lessons are the longer ones: start them first, so that two at a time end together;
-    # the lesson that compiles the others' results runs after them
-    waves = [sorted((d for d in todo if not lessons_site.compiles_others(d)), reverse=True),
+    # the longest first (by the time budgets `make bench` holds them to), so that two at a
+    # time end together; the lesson that compiles the others' results runs after them
+    waves = [sorted((d for d in todo if not lessons_site.compiles_others(d)),
+                    key=lambda d: (_budget(d), d), reverse=True),
              [d for d in todo if lessons_site.compiles_others(d)]]
     print(f"site: executing {len(todo)} of {len(texts)} lessons, {jobs} at a time: "
           f"{', '.join(todo)}", flush=True)
