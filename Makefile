@@ -55,10 +55,13 @@ test-deps: check-python
 
 # The course as a static website of the executed lessons, in $(SITE)/html (site/conf.py; not
 # part of `make test`). Each lesson executes once and is cached in $(SITE)/jupyter_cache: a later
-# build executes only lessons whose code changed. `make site-test` checks the built site in
+# build executes only lessons whose code changed (site/execute.py, $(SITE_JOBS) lessons at once;
+# one that fails stops the build, naming the cell). `make site-test` checks the built site in
 # Chromium (tests/site); `make site-clean` empties the cache.
 SITE ?= build/site
+SITE_JOBS ?= 2
 site: check-python $(STAMP)
+	$(BIN)/python site/execute.py $(SITE) --jobs $(SITE_JOBS)
 	RNNCOURSE_SITE_BUILD=$(SITE) $(BIN)/python -m sphinx -b html -c site -d $(SITE)/doctrees \
 	  -q --keep-going notebooks $(SITE)/html
 	$(BIN)/python site/lessons_site.py $(SITE)/html

@@ -3,9 +3,11 @@
 Sphinx reads the lessons straight from ``notebooks/`` (``sphinx-build -c site notebooks OUT``):
 every ``NN_slug.ipynb`` there is a page, lesson 0 is the start page (also ``index.html``), and
 the navigation lists the others in file-name order, so a new lesson needs no change here.
-myst-nb executes each lesson once through jupyter-cache (``build/site/jupyter_cache``): a lesson
-whose code cells did not change is not executed again. A lesson that raises stops the build with
-the cell and its traceback.
+myst-nb reads each lesson's execution from jupyter-cache (``build/site/jupyter_cache``): a lesson
+whose code cells did not change is not executed again. ``make site`` first runs
+``site/execute.py``, which executes the lessons missing from the cache two at a time (myst-nb
+would execute them one by one); a lesson that raises stops the build with the cell and its
+traceback (here too, should Sphinx find a lesson missing from the cache).
 
 While the lessons execute, ``RNNCOURSE_SITE=1`` makes every explorer display its static version
 (:mod:`rnncourse.explorers.static`) and ``fig.show()`` write each figure as a div and a script
@@ -36,9 +38,8 @@ BUILD = BUILD if BUILD.is_absolute() else ROOT / BUILD  # Sphinx runs this file 
 RELEASE = f"v{rnncourse.__version__}"
 
 # What the lessons' kernels inherit from this process while they execute.
-os.environ["RNNCOURSE_SITE"] = "1"
-os.environ["RNNCOURSE_RESULTS"] = str(BUILD / "results")  # kept beside the cache: lesson 8
-os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# (site/execute.py, which `make site` runs first, sets the same: lessons_site.kernel_environment)
+os.environ.update(lessons_site.kernel_environment(BUILD))  # results beside the cache: lesson 8
 
 project = "rnncourse"
 author = "rnncourse contributors"

@@ -79,28 +79,54 @@ def static_folder(build: Path) -> Path:
     return folder
 
 
-def setup(app, *, root: Path, build: Path, release: str) -> None:
-    notebooks = root / "notebooks"
+def package_digest(root: Path) -> str:
+    """A hash of the package's sources (``rnncourse/**/*.py``): changing one executes every
+    lesson again (jupyter-cache keys an execution on the code cells only)."""
+    return _digest(sorted((Path(root) / "rnncourse").rglob("*.py")))
 
-    package = _digest(sorted((root / "rnncourse").rglob("*.py")))
+
+def compiles_others(docname: str) -> bool:
+    """True for the lesson that compiles the other lessons' results (lesson 8, the findings):
+    it executes after them, and again whenever one of them changes."""
+    return "findings" in docname
+
+
+def site_notebook(docname: str, text: str, *, notebooks: Path, package: str) -> str:
+    """The lesson ``docname`` (its ``.ipynb`` text) as the site reads and executes it: a hidden
+    last code cell holding :func:`package_digest` (lesson 8's also a hash of every lesson), and
+    on the start page a hidden toctree of the other lessons. ``site/execute.py`` and Sphinx's
+    ``source-read`` both call this, so an execution cached by one is found by the other."""
+    if not LESSON.match(docname):
+        return text
+    nb = json.loads(text)
+    marker = f"# site build: rnncourse sources {package}"
+    if compiles_others(docname):
+        marker += " lessons " + _digest(sorted(Path(notebooks).glob("*.ipynb")))
+    nb["cells"].append({"cell_type": "code", "id": "rnncourse-site-marker",
+                        "metadata": {"tags": ["remove-cell"]},
+                        "execution_count": None, "outputs": [], "source": marker})
+    if docname == START:
+        others = [d for d in lessons(notebooks) if d != START]
+        toc = "```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(others) + "\n```\n"
+        nb["cells"].append({"cell_type": "markdown", "id": "rnncourse-site-toc",
+                            "metadata": {}, "source": toc})
+    return json.dumps(nb)
+
+
+def kernel_environment(build: Path) -> dict[str, str]:
+    """What the lessons' kernels inherit while the site executes them: site mode (static
+    explorers, figures without plotly.js) and the results folder beside the cache (lesson 8
+    reads the others' records there)."""
+    return {"RNNCOURSE_SITE": "1", "RNNCOURSE_RESULTS": str(Path(build) / "results"),
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def setup(app, *, root: Path, build: Path, release: str) -> None:
+    notebooks = Path(app.srcdir)  # notebooks/ (a test builds a folder of its own)
+    package = package_digest(root)
 
     def add_toctree(app, docname, source):
-        if not LESSON.match(docname):
-            return
-        nb = json.loads(source[0])
-        marker = f"# site build: rnncourse sources {package}"
-        if "findings" in docname:  # compiles every other lesson's results
-            marker += " lessons " + _digest(sorted(notebooks.glob("*.ipynb")))
-        nb["cells"].append({"cell_type": "code", "id": "rnncourse-site-marker",
-                            "metadata": {"tags": ["remove-cell"]},
-                            "execution_count": None, "outputs": [], "source": marker})
-        if docname == START:
-            others = [d for d in lessons(notebooks) if d != START]
-            text = ("```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(others)
-                    + "\n```\n")
-            nb["cells"].append({"cell_type": "markdown", "id": "rnncourse-site-toc",
-                               "metadata": {}, "source": text})
-        source[0] = json.dumps(nb)
+        source[0] = site_notebook(docname, source[0], notebooks=notebooks, package=package)
 
     def add_banner(app, doctree):
         docname = app.env.docname

@@ -16,8 +16,8 @@ executes the lessons, displaying an explorer shows this static version instead o
 
 from __future__ import annotations
 
+import copy
 import html
-import itertools
 import json
 import uuid
 from collections.abc import Sequence
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 
 from ..figstyle import SITE_ENV, site_mode
 
@@ -116,11 +117,18 @@ class StaticExplorer:
         """Divs for the labels and figures, and the script that moves them all together."""
         uid = uuid.uuid4().hex[:10]
         names = ["_".join(map(str, k)) for k in self.frames]
+        figures = [json.loads(pio.to_json(f, validate=False)) for f in self.figures]
+        for f in figures:  # the script draws frames from "frames" below: not twice
+            f.pop("frames", None)
+        # numbers as plotly.js typed arrays (base64 float32, as plotly writes a figure's data):
+        # a quarter of the bytes of the same numbers written out as text
+        frames = copy.deepcopy({n: self.frames[k] for n, k in zip(names, self.frames)})
+        convert_to_base64(frames)
         payload = {
             "controls": [{"kind": c.kind, "n": len(c.values)} for c in self.controls],
             "default": list(self.default),
-            "figures": [json.loads(pio.to_json(f, validate=False)) for f in self.figures],
-            "frames": {n: self.frames[k] for n, k in zip(names, self.frames)},
+            "figures": figures,
+            "frames": frames,
             "texts": {n: self.texts[k] for n, k in zip(names, self.texts)},
         }
         data = pio.json.to_json_plotly(payload)
@@ -184,7 +192,7 @@ def export(explorer, name: str, grid: Sequence[tuple], figures: Sequence,
     raw: dict[tuple, list[dict]] = {}
     texts: dict[tuple, list[str]] = {}
     try:
-        for key in itertools.product(*(range(len(c.values)) for c in controls)):
+        for key in _one_change_at_a_time([len(c.values) for c in controls]):
             for c, j in zip(controls, key):
                 control = getattr(explorer, c.name)
                 if not _same(control.value, c.values[j]):
@@ -205,12 +213,11 @@ def export(explorer, name: str, grid: Sequence[tuple], figures: Sequence,
         base = raw[default][i]
         changing = sorted({k for shot in raw.values() for k in
                            set(shot[i]["layout"]) | set(base["layout"])
-                           if _dumps(shot[i]["layout"].get(k)) != _dumps(base["layout"].get(k))})
+                           if not _equal(shot[i]["layout"].get(k), base["layout"].get(k))})
         layout_keys.append(changing)
-        base_traces = [_dumps(t) for t in base["data"]]
         trace_keys.append(sorted({j for shot in raw.values()
                                   for j, t in enumerate(shot[i]["data"])
-                                  if _dumps(t) != base_traces[j]}))
+                                  if not _equal(t, base["data"][j])}))
     frames = {key: [{"traces": trace_keys[i],
                      "data": [shot[i]["data"][j] for j in trace_keys[i]],
                      "layout": {k: shot[i]["layout"].get(k) for k in layout_keys[i]}}
@@ -219,8 +226,11 @@ def export(explorer, name: str, grid: Sequence[tuple], figures: Sequence,
     for i, fig in enumerate(figures):
         out = go.Figure(fig.to_dict())
         out.update(data=raw[default][i]["data"], overwrite=True)
+        # frames[] as plotly frames too (what the page draws comes from frames, see to_html);
+        # unvalidated: validating every frame's traces cost a third of an export
         out.frames = [go.Frame(name="_".join(map(str, key)), data=frames[key][i]["data"],
-                               traces=frames[key][i]["traces"], layout=frames[key][i]["layout"])
+                               traces=frames[key][i]["traces"], layout=frames[key][i]["layout"],
+                               _validate=False)
                       for key in frames]
         if i == 0:
             _add_controls(out, controls, default)
@@ -239,6 +249,20 @@ def display_explorer(explorer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _one_change_at_a_time(sizes: list[int]):
+    """Every index tuple of a grid of ``sizes``, each differing from the one before in one
+    place (a reflected mixed-radix Gray code): moving the controls through it costs the
+    explorer one redraw per point, where ``itertools.product`` moved two or more controls
+    (and redrew for each) whenever an inner one wrapped around."""
+    if not sizes:
+        yield ()
+        return
+    rest = list(_one_change_at_a_time(sizes[1:]))
+    for i in range(sizes[0]):
+        for tail in (rest if i % 2 == 0 else reversed(rest)):
+            yield (i, *tail)
 
 
 def _snapshot(fig) -> dict:
@@ -268,8 +292,23 @@ def _compact(value):
     return value
 
 
-def _dumps(value) -> str:
-    return pio.json.to_json_plotly(value)
+def _equal(a, b) -> bool:
+    """Whether two snapshot values (dicts, lists, numpy arrays, numbers, strings) draw the
+    same: arrays compared as arrays (NaN equal to NaN), not written out as JSON first (that
+    was a quarter of an export); values of different types count as different."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    return bool(a == b) or (a != a and b != b)  # a float NaN equals itself here
 
 
 def _same(a, b) -> bool:
