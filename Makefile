@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 WORKSPACE ?= workspace
 
-.PHONY: lab test setup notebooks lint bench stress clean check-python test-deps site site-test site-clean
+.PHONY: lab test setup notebooks lint bench stress clean check-python test-deps site site-test site-clean \
+  hub-test
 
 # Stop at once, naming the version found and the one needed, on a Python older than 3.11.
 define CHECK_PYTHON
@@ -91,3 +92,13 @@ bench: check-python $(STAMP)
 # lesson 2 (not part of make test; about three times the course's time, doubled by the load).
 stress: check-python $(STAMP)
 	$(BIN)/python -m benchmarks.stress
+
+# A class of N students (at least 2; 4 by default) on a real JupyterHub on 127.0.0.1, each their
+# own system user (needs root): all pull the course through an nbgitpuller link, run lesson 4 in
+# Chromium at once and move its slider (tests/hub; make test runs the same with N=2). Installs
+# configurable-http-proxy from npm into build/hub when missing; writes bench-results/hub.json
+# and prints the table of spawn times, memory and CPU per student (docs/instructors.md).
+N ?= 4
+hub-test: check-python $(STAMP)
+	RNNCOURSE_HUB_STUDENTS=$(N) RNNCOURSE_HUB_RESULTS=bench-results/hub.json \
+	  RNNCOURSE_REQUIRE_HUB=1 $(BIN)/python -m pytest tests/hub -p no:cacheprovider

@@ -99,8 +99,21 @@ class LabPage:
         sees on the page as Run All left it: :func:`figure_checks.check_what_a_learner_sees`
         (outputs, figure sizes, collisions, legend symbols; a screenshot of every figure).
         """
+        self.start_run_all()
+        self.finish_run_all(check_page)
+
+    def start_run_all(self) -> None:
+        """Click Run > Run All Cells and return at once (several pages can run at the same time:
+        poll :meth:`run_all_done`, then call :meth:`finish_run_all`)."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(RUN_ALL).click()
+
+    def run_all_done(self) -> bool:
+        """Whether every code cell has its execution count (or an error output appeared)."""
+        return bool(self.page.evaluate(_DONE_JS))
+
+    def finish_run_all(self, check_page: bool = True) -> None:
+        """The rest of :meth:`run_all` after the click: wait for the run, then check it."""
         try:
             self.page.wait_for_function(_DONE_JS, timeout=self.run_ms, polling=500)
         except Exception as err:
