@@ -34,7 +34,6 @@ import plotly.io as pio
 from plotly.io._base_renderers import PlotlyRenderer
 from plotly.subplots import make_subplots
 
-from .figure_widget import FigureWidget
 from .light_imports import plotly_renderer
 
 TEMPLATE = "rnncourse"
@@ -208,7 +207,15 @@ def figure(data=None, *, widget: bool = False, **layout) -> go.Figure:
     layout.setdefault("height", HEIGHT)
     layout.setdefault("autosize", True)
     base.update_layout(template=register(), **layout)
-    return FigureWidget(base) if widget else base
+    return _widget(base) if widget else base
+
+
+def _widget(base: go.Figure):
+    """The course's FigureWidget of ``base`` (imported here: subclassing plotly's FigureWidget
+    loads its renderers, which :func:`use` loads without their slow optional import)."""
+    from .figure_widget import FigureWidget
+
+    return FigureWidget(base)
 
 
 def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: int | None = None,
@@ -240,7 +247,7 @@ def subplots(rows: int = 1, cols: int = 1, *, widget: bool = False, height_px: i
     base.update_layout(template=register(), height=px, **layout)
     # subplot titles: make_subplots draws them as annotations at the top of each subplot
     base.update_annotations(font_size=FONT_SIZE + 1)
-    return FigureWidget(base) if widget else base  # template in place before it is shown
+    return _widget(base) if widget else base  # template in place before it is shown
 
 
 def colorbar(fig: go.Figure, row: int = 1, col: int = 1, **extra) -> dict:

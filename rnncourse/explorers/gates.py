@@ -20,7 +20,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import figstyle, validate
-from ..figure_widget import FigureWidget
 from ..np_common import check_params
 from ..np_lstm import LSTM_GATES
 from ..variants import GateTrace, _head, gate_trace
@@ -152,7 +151,7 @@ class GatesExplorer:
                              subplot_titles=("", *(_TITLES[k] for k in _ROWS)))
         # before the widget is made; autosize: fill the column (see figstyle.figure)
         base.update_layout(template=figstyle.register(), autosize=True)
-        fig = FigureWidget(base)
+        fig = figstyle._widget(base)
         fig.add_scatter(x=steps, y=np.zeros(T), mode="markers", name="input value",
                         marker=dict(color=figstyle.GREY, size=5), row=1, col=1)
         fig.add_scatter(x=[], y=[], mode="markers", name="marked step",

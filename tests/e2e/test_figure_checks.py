@@ -279,7 +279,7 @@ def test_an_explorer_whose_first_figure_lost_its_data_fails(plotly_page, tmp_pat
     # plotly's front end drew what its model held at comm_open (no traces, no layout, its own
     # 360 px height) above the explorer's second figure, which was drawn as built
     lost = {"data": [], "layout": {"height": 360}}
-    problems, _ = check_figures(plotly_page, tmp_path, ("explorer", [lost, _line(height=420)]))
+    problems, _ = check_figures(plotly_page, tmp_path, ("explorer", [lost, _line(height=500)]))
     assert any("figure widget 0 (cell [1]:): no data drawn" in p for p in problems), problems
     assert any("figure widget 0" in p and "px high, under 250 px" in p for p in problems), problems
     assert not any("figure widget 1" in p for p in problems), problems
