@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lab_page import LabPage, path_points
+from lab_page import LabPage, path_points, progress_rule
 from playwright.sync_api import expect
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -177,6 +177,20 @@ def burst_catch_up(lab: LabPage, handle_selector: str, key: str, shows_final: Ca
 CATCH_UP_S = 1.0  # the figure shows the last of 40 fast changes within a second
 
 
+def catch_up_limit_s() -> float:
+    """:data:`CATCH_UP_S` on an idle machine, stretched by the overload measured now.
+
+    ``make test`` runs other tests beside the browser (two processes), and a shared CPU is
+    busier still: the kernel, JupyterLab and Chromium then get a fraction of a core each. The
+    goal itself is measured by ``make bench`` on an idle machine; here the limit grows with the
+    1-minute load average per core, as the progress rule's does (``tests/progress_rule.py``),
+    up to 4x.
+    """
+    load = progress_rule.load_average()
+    overload = (load or 0.0) / (os.cpu_count() or 1)
+    return CATCH_UP_S * min(4.0, max(1.0, overload))
+
+
 # ---------------------------------------------------------------------------------------------
 # Lesson 0: the start page's demo slider drives a sine
 
@@ -237,7 +251,9 @@ def test_scope_rho_slider_changes_the_fitted_factor_and_the_plot(lab):
         lambda: "input scale = 5.0" in lab.page.locator(".rnncourse-hidden-label").inner_text()
         and lab.path(scope) != before)
     print(f"lesson 1: caught up {seconds:.2f} s after the last of 40 key presses")
-    assert seconds <= CATCH_UP_S, f"lesson 1 caught up {seconds:.2f} s after the last key press"
+    limit = catch_up_limit_s()
+    assert seconds <= limit, (f"lesson 1 caught up {seconds:.2f} s after the last key press "
+                              f"(limit {limit:.1f} s at load {progress_rule.load_average()})")
     lab.assert_widgets_render()
     lab.assert_no_errors()
 
@@ -321,7 +337,9 @@ def test_gradient_flow_sigma_across_one_over_gamma_turns_decay_into_growth(lab):
         lambda: "= 3.100" in lab.page.locator(".rnncourse-gradflow-rate").inner_text()
         and lab.path(NORM_CURVE) != before)
     print(f"lesson 4: caught up {seconds:.2f} s after the last of 40 key presses")
-    assert seconds <= CATCH_UP_S, f"lesson 4 caught up {seconds:.2f} s after the last key press"
+    limit = catch_up_limit_s()
+    assert seconds <= limit, (f"lesson 4 caught up {seconds:.2f} s after the last key press "
+                              f"(limit {limit:.1f} s at load {progress_rule.load_average()})")
     lab.assert_widgets_render()
     lab.assert_no_errors()
 
