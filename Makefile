@@ -44,12 +44,14 @@ lab: check-python $(STAMP)
 
 # Two processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
 # one core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one.
+# --no-loadscope-reorder keeps the order scheduling.py sets (longest lessons first): xdist would
+# sort the groups by their number of tests, and a lesson in the browser is one test.
 # The JupyterHub class (tests/hub) runs in `make hub-test` only: with N=2 it took 6 minutes
 # beside the other tests in the first fresh-clone run, and slowed every lesson there.
 JOBS ?= 2
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
-	  -n $(JOBS) --dist loadgroup --ignore=tests/hub
+	  -n $(JOBS) --dist loadgroup --no-loadscope-reorder --ignore=tests/hub
 
 # Every lesson at both ends of the declared version ranges, each in its own venv (.venv-deps-*):
 # not part of `make test` (it installs two environments). `make test-deps ENDS=lowest` for one.

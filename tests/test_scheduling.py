@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,18 +39,18 @@ class IPyNbCell(FakeItem):  # nbval's item class, by name
     pass
 
 
-def test_every_lesson_that_keeps_records_and_lesson_8_share_one_group():
-    savers = {s for s in LESSONS if "save_result(" in (ROOT / "notebooks" / f"{s}.py").read_text()}
-    assert "08_findings" in LESSONS and len(savers) >= 5, savers
+def test_each_lesson_is_one_group_in_the_browser_or_under_nbval():
     browser = ROOT / "tests" / "e2e" / "test_lessons_in_browser.py"
     for stem in LESSONS:
         in_browser = scheduling.group_of(FakeItem(browser, lesson=stem))
         cell = scheduling.group_of(IPyNbCell(ROOT / "notebooks" / f"{stem}.ipynb"))
-        if stem in savers or stem == "08_findings":
-            assert in_browser == cell == scheduling.RECORDS_GROUP, stem
-        else:  # free to run beside the chain; an nbval lesson still keeps its cells together
-            assert in_browser == "tests/e2e/test_lessons_in_browser.py", stem
-            assert cell == f"lesson-{stem}", stem
+        assert in_browser == cell == f"lesson-{stem}", stem
+
+
+def test_the_savers_are_the_lessons_that_save_records_and_not_lesson_8():
+    savers = {s for s in LESSONS if "save_result(" in (ROOT / "notebooks" / f"{s}.py").read_text()}
+    assert len(savers) >= 5 and "08_findings" in LESSONS, savers
+    assert {s for s in LESSONS if scheduling.keeps_records(s)} == savers - {"08_findings"}
 
 
 def test_other_tests_are_grouped_by_file():
@@ -54,27 +58,90 @@ def test_other_tests_are_grouped_by_file():
     assert scheduling.group_of(item) == "tests/test_scan.py"
 
 
-def test_a_worker_marks_every_item_and_puts_the_records_chain_first_in_order():
+def test_a_worker_puts_the_lessons_first_longest_first_and_lesson_8_last():
     browser = ROOT / "tests" / "e2e" / "test_lessons_in_browser.py"
-    items = [FakeItem(ROOT / "tests" / "test_a.py"), FakeItem(browser, lesson="00_start_here"),
+    items = [FakeItem(ROOT / "tests" / "test_a.py"), FakeItem(browser, lesson="08_findings"),
              FakeItem(browser, lesson="02_core_operations"), FakeItem(ROOT / "tests" / "test_b.py"),
-             FakeItem(browser, lesson="05_literature"), FakeItem(browser, lesson="08_findings")]
+             FakeItem(browser, lesson="06_experiments"), FakeItem(browser, lesson="00_start_here")]
     original = list(items)
     scheduling.assign_groups(SimpleNamespace(), items)  # not a worker: nothing changes
     assert items == original and all(not i.group() for i in items)
 
     scheduling.assign_groups(SimpleNamespace(workerinput={}), items)
-    assert [i.nodeid for i in items[:3]] == [original[k].nodeid for k in (2, 4, 5)]
-    assert items[3:] == [original[k] for k in (0, 1, 3)]  # the rest in their order
-    assert [i.group() for i in items[:3]] == [[scheduling.RECORDS_GROUP]] * 3
-    assert items[3].group() == ["tests/test_a.py"]
+    assert items == [original[k] for k in (4, 2, 5, 0, 3, 1)]
+    assert [i.group() for i in items] == [["lesson-06_experiments"], ["lesson-02_core_operations"],
+                                          ["lesson-00_start_here"], ["tests/test_a.py"],
+                                          ["tests/test_b.py"], ["lesson-08_findings"]]
+
+
+def test_waiting_for_records_ends_when_every_file_is_there_and_fails_naming_the_rest(tmp_path):
+    (tmp_path / "03_variants.done").touch()
+    assert scheduling.wait_for_records(tmp_path, {"03_variants"}, timeout_s=1) < 1
+    with pytest.raises(pytest.fail.Exception, match=r"\['05_literature'\]"):
+        scheduling.wait_for_records(tmp_path, {"03_variants", "05_literature"}, timeout_s=0.2,
+                                    poll_s=0.05)
+
+
+# A run of two workers: lesson 8 (collected first) starts only after both savers, which sleep
+# and then write a file, have finished in either worker. Without the wait it runs beside them.
+FAKE_SUITE = {
+    "conftest.py": """
+import sys
+sys.path.insert(0, {tests!r})
+import scheduling
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "runs_lesson(stem): a lesson")
+    scheduling.register(config)
+""",
+    "test_fake.py": """
+import time
+from pathlib import Path
+import pytest
+
+OUT = Path(__file__).parent / "out"
+
+@pytest.mark.runs_lesson("08_findings")
+def test_findings():
+    assert sorted(p.name for p in OUT.iterdir()) == ["05_literature", "06_experiments"]
+
+@pytest.mark.runs_lesson("06_experiments")
+def test_experiments():
+    time.sleep(3)
+    (OUT / "06_experiments").write_text(str(time.time()))
+
+def test_other():
+    pass
+
+@pytest.mark.runs_lesson("05_literature")
+def test_literature():
+    time.sleep(2)
+    (OUT / "05_literature").write_text(str(time.time()))
+""",
+}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="pytest-xdist is missing")
+def test_in_a_real_two_worker_run_lesson_8_waits_for_the_savers(tmp_path):
+    for name, text in FAKE_SUITE.items():
+        (tmp_path / name).write_text(text.replace("{tests!r}", repr(str(ROOT / "tests"))))
+    (tmp_path / "out").mkdir()
+    # only xdist among the installed plugins: each of three processes starts in a second or two
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "xdist", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
+                          str(tmp_path)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "4 passed" in run.stdout, run.stdout[-2000:]
 
 
 def test_what_a_worker_measured_reaches_the_controllers_summary(monkeypatch):
     monkeypatch.setattr(progress_rule, "SLOW", [])
     monkeypatch.setattr(scheduling, "LESSONS_IN_BROWSER", {})
     worker = scheduling.RunSummary()
-    item = SimpleNamespace(config=SimpleNamespace(workerinput={}))
+    item = FakeItem(ROOT / "tests" / "test_a.py")
+    item.config = SimpleNamespace(workerinput={})
 
     def report_of(when):
         hook = worker.pytest_runtest_makereport(item, None)
@@ -106,4 +173,5 @@ def test_what_a_worker_measured_reaches_the_controllers_summary(monkeypatch):
 
 def test_make_test_runs_two_workers_by_group():
     makefile = (ROOT / "Makefile").read_text()
-    assert "-n $(JOBS) --dist loadgroup" in makefile and "JOBS ?= 2" in makefile
+    assert "-n $(JOBS) --dist loadgroup --no-loadscope-reorder" in makefile
+    assert "JOBS ?= 2" in makefile
