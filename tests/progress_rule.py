@@ -72,8 +72,8 @@ def load_average() -> float | None:
 
 
 def threshold_s(load: float | None = None, cores: int | None = None,
-                fail_s: float = FAIL_CELL_S) -> float:
-    """``fail_s`` times the overload of the machine (load / cores, between 1 and 2).
+                fail_s: float = FAIL_CELL_S, most: float = 2.0) -> float:
+    """``fail_s`` times the overload of the machine (load / cores, between 1 and ``most``).
 
     ``load`` is the 1-minute load average (now, when not given).
     """
@@ -81,7 +81,7 @@ def threshold_s(load: float | None = None, cores: int | None = None,
     if load is None:
         return fail_s
     overload = load / (cores or os.cpu_count() or 1)
-    return fail_s * min(2.0, max(1.0, overload))
+    return fail_s * min(most, max(1.0, overload))
 
 
 def process_tree_cpu_seconds(process) -> float:

@@ -59,6 +59,7 @@ def test_the_threshold_grows_with_the_overload_up_to_twice(monkeypatch):
     assert rule.threshold_s(load=1.0, cores=2) == rule.FAIL_CELL_S
     assert rule.threshold_s(load=3.0, cores=2) == pytest.approx(1.5 * rule.FAIL_CELL_S)
     assert rule.threshold_s(load=40.0, cores=2) == 2 * rule.FAIL_CELL_S
+    assert rule.threshold_s(load=40.0, cores=2, fail_s=1.0, most=4.0) == 4.0  # the catch-up limit
     # a 9 s cell without a bar passes at load 4 on 2 cores (threshold 12 s), fails when idle
     assert rule.judge("loaded", _cell(9.0, 9.0, load=4.0 * 2), bar=False) is None
     assert rule.judge("idle", _cell(9.0, 9.0, load=0.1), bar=False)

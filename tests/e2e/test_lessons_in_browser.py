@@ -186,9 +186,7 @@ def catch_up_limit_s() -> float:
     1-minute load average per core, as the progress rule's does (``tests/progress_rule.py``),
     up to 4x.
     """
-    load = progress_rule.load_average()
-    overload = (load or 0.0) / (os.cpu_count() or 1)
-    return CATCH_UP_S * min(4.0, max(1.0, overload))
+    return progress_rule.threshold_s(fail_s=CATCH_UP_S, most=4.0)
 
 
 # ---------------------------------------------------------------------------------------------
