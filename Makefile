@@ -25,14 +25,18 @@ check-python:
 
 setup: $(STAMP)
 
-# torch first: on Linux its CPU build from PyTorch's CPU index (falls back to the default index
+# torch first (all installs with --no-compile, then compileall below): on Linux its CPU build from PyTorch's CPU index (falls back to the default index
 # after a 3 s probe when that cannot be reached; see rnncourse/torch_install.py), then the rest.
 $(STAMP): requirements.txt pyproject.toml setup.py
 	$(CHECK_PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m rnncourse.torch_install
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# Byte-compile everything once, on every core: pip compiles one file at a time (half of its
+	@# 2.5 minutes on one core here), and the first import in a lesson is fast either way. A few
+	@# files are for other Python versions (torch's py312_intrinsics.py); pip skips those too.
+	@$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
 	@touch $@
 	@echo "rnncourse: environment ready in $(VENV)"
 

@@ -61,7 +61,9 @@ def torch_install_command(python: str, requirement: str, system: str,
         raise TypeError(f"system: expected a str such as 'Linux', got {type(system).__name__}")
     if not re.match(r"^torch==\S+$", requirement):
         raise ValueError(f"requirement: expected 'torch==X.Y.Z', got {requirement!r}")
-    base = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # --no-compile: `make setup` byte-compiles everything afterwards, on every core
+    base = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-compile"]
     if system != "Linux":
         return base + [requirement], f"{system}: torch's default wheels are CPU builds"
     if reachable:
