@@ -298,9 +298,12 @@ print(f"{len(text)} characters, {len(chars.vocab)} distinct; {len(chars.train_id
       f"{chars.unigram_bits:.3f} bits/char")
 LM = dict(cell="lstm", hidden_size=128, embedding_dim=32, T=64, batch=32, steps=450, lr=1e-2,
           eval_every=50, seed=SEED)
+costs = deep.step_costs(chars, seed=SEED)  # section 4's models: one step each, in turn
+print(costs.summary())
 char_runs = run_each(deep.char_run,  # the big run first: a worker starts it at once
                      [dict(data=chars, label="LSTM", keep_model=True, **LM)]
-                     + deep.dropout_calls(chars, seed=SEED) + deep.depth_calls(chars, seed=SEED),
+                     + deep.dropout_calls(chars, seed=SEED)
+                     + deep.depth_calls(chars, seed=SEED, costs=costs),
                      desc="character models: the LSTM, 3 dropout and 6 depth runs")
 lm_run, dropout_runs, depth_runs = char_runs[0], char_runs[1:4], char_runs[4:]
 lm_model = lm_run.pop("model")
@@ -358,11 +361,13 @@ _ = save_result(LESSON, "sonnets_samples", {"samples": {str(t): s for t, s in te
 # of the one below, $h^{(l)}_t = \operatorname{cell}(h^{(l-1)}_t, h^{(l)}_{t-1})$, LSTM and GRU,
 # a small model ($H = 48$, embeddings of 16, windows of 32, batches of 32, Adam at $10^{-2}$).
 # Every model gets the same **time**, not the same steps: a deeper model costs more per step, so
-# it gets fewer. A budget in wall-clock seconds would depend on how busy the machine is, so each
-# run first measures its step's **CPU time** (the median of 6 steps, on one torch thread: what an
-# idle core would take, since time spent waiting for the CPU is not counted) and gets
-# $1\,\text{s} / \text{(CPU time per step)}$ steps. The validation text measures each model (its
-# best point is kept); these runs were trained in the cell of section 3.
+# it gets fewer. A budget in wall-clock seconds would depend on how busy the machine is, so a
+# step's cost is its **CPU time** on one torch thread (what an idle core would take: time spent
+# waiting for the CPU is not counted), measured in section 3's cell for the six models together:
+# 8 rounds of one step of each, in turn, and the least time of each model, since a busy
+# neighbour only ever adds. Each model gets $1\,\text{s} / \text{(CPU time per step)}$ steps.
+# The validation text measures each model (its best point is kept); these runs were trained in
+# the cell of section 3.
 
 # %%
 depth = {r["label"]: r for r in depth_runs}

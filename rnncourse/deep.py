@@ -3,10 +3,12 @@ split.
 
 * :func:`depth_study`: 1, 2 and 3 stacked layers of LSTM and GRU, every model given the same
   **time** budget. A budget in seconds of wall time would make the result depend on how busy
-  the machine is, so each run measures its own cost first: the median **CPU time of its thread**
-  over a few training steps (one torch thread: what an idle core would take, since waiting for
-  the CPU is not counted), and gets ``budget / cost`` steps. Validation bits per character,
-  parameters and time per step come back for each.
+  the machine is, so the cost of a step is its **CPU time** (one torch thread: what an idle
+  core would take, since waiting for the CPU is not counted), measured for every model together
+  by :func:`step_costs`: interleaved rounds, one step of each model per round, and the least
+  time of each (a busy neighbour, another process on the core, only ever adds). Each model
+  gets ``budget / cost`` steps. Validation bits per character, parameters and time per step
+  come back for each.
 * :func:`dropout_study`: no dropout, dropout between layers and on the inputs and outputs with a
   fresh mask at every step (Zaremba, Sutskever & Vinyals 2014) and variational dropout, one mask
   for all time steps (Gal & Ghahramani 2016), on a small training text so that the model can
@@ -33,7 +35,8 @@ from .models import CharLM
 from .threads import chosen_threads
 from .train import make_optimizer
 
-__all__ = ["DEPTH", "DROPOUT", "DROPOUT_MODELS", "step_cpu_seconds", "char_run", "depth_calls",
+__all__ = ["DEPTH", "DROPOUT", "DROPOUT_MODELS", "StepCosts", "step_costs", "step_cpu_seconds",
+           "char_run", "depth_calls",
            "dropout_calls", "depth_table", "dropout_table", "zaremba_verdict"]
 
 DEPTH = dict(hidden_size=48, embedding_dim=16, T=32, batch=32, lr=1e-2, cpu_budget=1.0,
@@ -49,11 +52,74 @@ DROPOUT_MODELS = {"no dropout": None, "dropout (Zaremba et al.)": "standard",
 """Label -> ``dropout_mode`` (None: no dropout)."""
 
 
+def _training_step(model, opt, data: CharData, batch: int, T: int, rng) -> float:
+    """One training step (forward, backward, clip, Adam) of ``model``; its thread's CPU seconds."""
+    x, y = tasks.char_batch(data.train_ids, batch, T, rng)
+    t0 = time.thread_time()
+    opt.zero_grad(set_to_none=True)
+    loss = tasks.sequence_cross_entropy(model(x), y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return time.thread_time() - t0
+
+
+class StepCosts(dict):
+    """Label -> CPU seconds of one training step (the least of the rounds), with ``rounds`` and
+    ``spread``: the largest ratio, over the models, of a model's median round to its least."""
+
+    def __init__(self, costs: Mapping[str, float], rounds: int, spread: float):
+        super().__init__(costs)
+        self.rounds, self.spread = rounds, spread
+
+    def summary(self) -> str:
+        """One line for the lesson's output: how the costs were measured and how noisy."""
+        return (f"CPU time per step: the least of {self.rounds} interleaved rounds (one step of "
+                f"each model per round); a model's median round was at most "
+                f"{100 * (self.spread - 1):.0f}% above its least")
+
+
+def step_costs(data: CharData, setting: Mapping = DEPTH, *, seed: int = 0,
+               rounds: int = 8) -> StepCosts:
+    """CPU seconds of one training step of every model of :func:`depth_calls` (``setting``),
+    measured together: after a warm-up step each, ``rounds`` rounds of one step per model, in
+    turn, on one torch thread; each model's cost is its least round. Measured in turn, a burst
+    of load on the machine falls on every model alike instead of on the one measured then."""
+    from .experiments import core_for
+
+    rounds = validate.positive_int("rounds", rounds, minimum=1)
+    s = dict(setting)
+    calls = depth_calls(data, s, seed=seed)
+    old = torch.get_num_threads()
+    torch.set_num_threads(chosen_threads())
+    try:
+        models = {}
+        for c in calls:
+            model = CharLM(len(data.vocab), c["hidden_size"], c["cell"], c["num_layers"],
+                           embedding_dim=c["embedding_dim"], core=core_for(c["cell"]),
+                           seed=seed)
+            models[c["label"]] = (model, make_optimizer("adam", model.parameters(), c["lr"]))
+        rng = np.random.default_rng(seed)
+        times = {label: [] for label in models}
+        for k in range(rounds + 1):
+            for label, (model, opt) in models.items():
+                t = _training_step(model, opt, data, s["batch"], s["T"], rng)
+                if k:  # round 0 warms up
+                    times[label].append(t)
+    finally:
+        torch.set_num_threads(old)
+        del models
+        heap.release()
+    spread = max(float(np.median(t)) / min(t) for t in times.values())
+    return StepCosts({label: min(t) for label, t in times.items()}, rounds, spread)
+
+
 def step_cpu_seconds(data: CharData, cell: str, num_layers: int, *, hidden_size: int,
                      embedding_dim: int, T: int, batch: int, lr: float, core: str = "auto",
                      repeats: int = 6, seed: int = 0) -> float:
-    """Median CPU time of the calling thread for one training step (forward, backward, clip,
-    Adam) of this model, after one warm-up step: the time the step takes on an idle core."""
+    """Least CPU time of the calling thread for one training step (forward, backward, clip,
+    Adam) of this model, after one warm-up step: the time the step takes on an idle core (time
+    taken by others only adds). :func:`step_costs` measures several models fairly."""
     from .experiments import core_for
 
     repeats = validate.positive_int("repeats", repeats, minimum=1)
@@ -64,20 +130,10 @@ def step_cpu_seconds(data: CharData, cell: str, num_layers: int, *, hidden_size:
                        embedding_dim=embedding_dim, core=core_for(cell, core), seed=seed)
         opt = make_optimizer("adam", model.parameters(), lr)
         rng = np.random.default_rng(seed)
-        times = []
-        for k in range(repeats + 1):
-            x, y = tasks.char_batch(data.train_ids, batch, T, rng)
-            t0 = time.thread_time()
-            opt.zero_grad(set_to_none=True)
-            loss = tasks.sequence_cross_entropy(model(x), y)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            if k:
-                times.append(time.thread_time() - t0)
+        times = [_training_step(model, opt, data, batch, T, rng) for _ in range(repeats + 1)]
     finally:
         torch.set_num_threads(old)
-    return float(np.median(times))
+    return min(times[1:])
 
 
 def char_run(data: CharData, *, cell: str = "lstm", num_layers: int = 1, hidden_size: int,
@@ -85,10 +141,12 @@ def char_run(data: CharData, *, cell: str = "lstm", num_layers: int = 1, hidden_
              steps: int | None = None, cpu_budget: float | None = None, dropout: float = 0.0,
              dropout_mode: str = "standard", train_chars: int | None = None,
              train_curve: bool = False, keep_model: bool = False, seed: int = 0,
-             label: str = "") -> dict:
+             label: str = "", step_cpu_s: float | None = None) -> dict:
     """One character-model run, as plain data (picklable, ready for the results store).
 
-    Give ``steps``, or ``cpu_budget`` (seconds): then ``steps = budget / step_cpu_seconds``.
+    Give ``steps``, or ``cpu_budget`` (seconds): then ``steps = budget / cost``, the cost of a
+    step being ``step_cpu_s`` (from :func:`step_costs`) or, without it, measured here
+    (:func:`step_cpu_seconds`).
     Returns the run (:meth:`~rnncourse.train.TrainResult.to_dict`) with ``label``,
     ``step_cpu_ms`` (measured when a budget is given), ``val_bpc`` (the best point of the
     validation curve; its weights are kept), ``val_curve`` and, with ``train_curve``, the
@@ -103,12 +161,15 @@ def char_run(data: CharData, *, cell: str = "lstm", num_layers: int = 1, hidden_
     if (steps is None) == (cpu_budget is None):
         raise ValueError(f"steps, cpu_budget: expected exactly one of them, got steps={steps!r}, "
                          f"cpu_budget={cpu_budget!r}")
+    if step_cpu_s is not None and cpu_budget is None:
+        raise ValueError(f"step_cpu_s: given ({step_cpu_s!r}) without a cpu_budget to divide")
     step_cpu = None
     if cpu_budget is not None:
         cpu_budget = validate.positive_float("cpu_budget", cpu_budget)
-        step_cpu = step_cpu_seconds(data, cell, num_layers, hidden_size=hidden_size,
-                                    embedding_dim=embedding_dim, T=T, batch=batch, lr=lr,
-                                    seed=seed)
+        step_cpu = (validate.positive_float("step_cpu_s", step_cpu_s) if step_cpu_s is not None
+                    else step_cpu_seconds(data, cell, num_layers, hidden_size=hidden_size,
+                                          embedding_dim=embedding_dim, T=T, batch=batch, lr=lr,
+                                          seed=seed))
         steps = max(eval_every, int(cpu_budget / step_cpu))
     points = [] if train_curve else None
     result = char_lm_run(data, cell, hidden_size=hidden_size, embedding_dim=embedding_dim, T=T,
@@ -133,13 +194,22 @@ def char_run(data: CharData, *, cell: str = "lstm", num_layers: int = 1, hidden_
     return out
 
 
-def depth_calls(data: CharData, setting: Mapping = DEPTH, *, seed: int = 0) -> list[dict]:
-    """:func:`char_run` arguments for every cell and depth of ``setting`` (:data:`DEPTH`)."""
+def depth_calls(data: CharData, setting: Mapping = DEPTH, *, seed: int = 0,
+                costs: Mapping[str, float] | None = None) -> list[dict]:
+    """:func:`char_run` arguments for every cell and depth of ``setting`` (:data:`DEPTH`); with
+    ``costs`` (:func:`step_costs`, by label) each run's step cost is that one."""
     s = dict(setting)
     cells, layers = s.pop("cells"), s.pop("layers")
-    return [dict(data=data, cell=cell, num_layers=n, seed=seed,
-                 label=f"{cell.upper()}, {n} layer{'s' if n > 1 else ''}", **s)
-            for cell in cells for n in layers]
+    calls = [dict(data=data, cell=cell, num_layers=n, seed=seed,
+                  label=f"{cell.upper()}, {n} layer{'s' if n > 1 else ''}", **s)
+             for cell in cells for n in layers]
+    if costs is not None:
+        missing = [c["label"] for c in calls if c["label"] not in costs]
+        if missing:
+            raise ValueError(f"costs: expected a cost for every depth run, missing {missing}")
+        for c in calls:
+            c["step_cpu_s"] = float(costs[c["label"]])
+    return calls
 
 
 def dropout_calls(data: CharData, setting: Mapping = DROPOUT, *, seed: int = 0) -> list[dict]:
