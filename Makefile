@@ -46,13 +46,14 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 lab: check-python $(STAMP)
 	$(BIN)/rnncourse lab $(WORKSPACE) --port $(PORT) --no-browser
 
-# Two processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
-# one core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one.
+# Three processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
+# with two, a fresh-clone run kept about 1.4 of the 2 cores busy (a browser test waits on the
+# page and the kernel); a third fills those waits. JOBS=0 runs them in one.
 # --no-loadscope-reorder keeps the order scheduling.py sets (longest lessons first): xdist would
 # sort the groups by their number of tests, and a lesson in the browser is one test.
 # The JupyterHub class (tests/hub) runs in `make hub-test` only: with N=2 it took 6 minutes
 # beside the other tests in the first fresh-clone run, and slowed every lesson there.
-JOBS ?= 2
+JOBS ?= 3
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
 	  -n $(JOBS) --dist loadgroup --no-loadscope-reorder --ignore=tests/hub
@@ -77,7 +78,7 @@ site: check-python $(STAMP)
 
 site-test: check-python $(STAMP)
 	RNNCOURSE_SITE_BUILD=$(SITE) RNNCOURSE_REQUIRE_SITE=1 $(BIN)/python -m pytest tests/site \
-	  -p no:cacheprovider
+	  -p no:cacheprovider -n $(JOBS)
 
 site-clean:
 	rm -rf $(SITE)

@@ -1,15 +1,16 @@
-"""How ``make test`` shares its tests between two processes (pytest-xdist), and what they report.
+"""How ``make test`` shares its tests between processes (pytest-xdist), and what they report.
 
 A serial run keeps one of the two cores idle most of the time: a lesson in the browser waits on
-its kernel, the kernel on a small model, and the unit tests wait for both. ``make test`` runs
-``pytest -n 2 --dist loadgroup --no-loadscope-reorder``: two worker processes, each handed
+its kernel, the kernel on a small model, and the unit tests wait for both; two processes still
+left the cores idle a third of the time. ``make test`` runs
+``pytest -n 3 --dist loadgroup --no-loadscope-reorder``: three worker processes, each handed
 whole *groups* of tests, in the order this module sets (xdist would otherwise sort the groups
 by their number of tests, which puts a lesson, one long test, last). The groups, set at
 collection time (the same in every worker):
 
 - one group per lesson (``lesson-<stem>``): the browser test that runs it top to bottom, or,
   without a browser, its cells under nbval, which share one kernel. The lessons come first,
-  the longest first (:data:`LESSON_SECONDS`), so that the two workers end close together;
+  the longest first (:data:`LESSON_SECONDS`), so that the workers end close together;
 - one group per test file for the rest, so that a module's expensive fixtures are built once;
 - lesson 8 last: it compiles the records the other lessons save to the results folder. Its
   first test waits until every lesson that saves records and was collected in this run has
