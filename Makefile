@@ -53,7 +53,7 @@ lab: check-python $(STAMP)
 # sort the groups by their number of tests, and a lesson in the browser is one test.
 # The JupyterHub class (tests/hub) runs in `make hub-test` only: with N=2 it took 6 minutes
 # beside the other tests in the first fresh-clone run, and slowed every lesson there.
-JOBS ?= 3
+JOBS ?= 2
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
 	  -n $(JOBS) --dist loadgroup --no-loadscope-reorder --ignore=tests/hub
