@@ -24,17 +24,84 @@ above the explorer's next figure, and the figure never followed a slider again.
 
 A figure displayed on its own, outside a box, cannot be reopened in place (its output names the
 old model): the explorers and the start page's demo show theirs in boxes.
+
+One more thing is added to plotly's front-end module (:func:`course_esm`), not changed in it:
+as an anywidget, plotly's figure view sizes the plot once, to the width its element has when it
+is first drawn, and never again (in a classic ipywidgets view JupyterLab's resize messages
+resized it). On a busy machine that element is often not laid out yet: plotly falls back to
+its default 700 px, and the figure stays narrow in a wider column (seen in lessons 2 and 7b in
+a fresh-clone ``make test`` at a load of 7 on 2 cores). The course's module watches the element
+(a ``ResizeObserver``) and, when its width differs from the drawn one, asks the view to fit it
+(the view's own ``autosizeFigure``; a figure with an explicit width is left alone).
 """
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
+from pathlib import Path
 
 import plotly.graph_objects as go
 
-__all__ = ["MAX_REOPENS", "FigureWidget"]
+__all__ = ["MAX_REOPENS", "FigureWidget", "course_esm"]
 
 MAX_REOPENS = 4
+
+# Appended to plotly's module, where its FigureView class is in scope as {view}: each view,
+# once rendered, fits its plot to its element whenever their widths differ (checked 50 ms after
+# the element changes size and after the first draw).
+FIT_TO_ELEMENT_JS = """
+;(() => {{
+  const View = {view};
+  const performRender = View.prototype.perform_render;
+  View.prototype.perform_render = function (...args) {{
+    const result = performRender.apply(this, args);
+    const view = this, el = this.el;
+    let pending = null;
+    const fit = () => {{
+      pending = null;
+      const drawn = el._fullLayout && el._fullLayout.width;
+      const width = el.clientWidth;
+      if (drawn && width > 0 && Math.abs(width - drawn) > 1) view.autosizeFigure();
+    }};
+    const later = () => {{ if (pending === null) pending = setTimeout(fit, 50); }};
+    const observer = new ResizeObserver(later);
+    observer.observe(el);
+    const drawnOnce = (event) => {{ if (event.detail && event.detail.element === el) later(); }};
+    document.addEventListener("plotlywidget-after-render", drawnOnce);
+    const remove = view.remove;
+    view.remove = function (...rest) {{
+      observer.disconnect();
+      document.removeEventListener("plotlywidget-after-render", drawnOnce);
+      clearTimeout(pending);
+      return remove.apply(this, rest);
+    }};
+    return result;
+  }};
+}})();
+"""
+_EXPORT = re.compile(r"export\s*\{([^{}]*)\}")
+_AS_VIEW = re.compile(r"^\s*([\w$]+)\s+as\s+FigureView\s*$")
+
+
+def course_esm(bundle: str) -> str:
+    """plotly's front-end module ``bundle`` with :data:`FIT_TO_ELEMENT_JS` added before its
+    last export; ``bundle`` unchanged where that export names no ``FigureView``."""
+    if not isinstance(bundle, str):
+        raise TypeError(f"bundle: expected the module's text (str), got {type(bundle).__name__}")
+    exports = list(_EXPORT.finditer(bundle))
+    if not exports:
+        return bundle
+    last = exports[-1]
+    view = next((m.group(1) for m in map(_AS_VIEW.match, last.group(1).split(",")) if m), None)
+    if view is None:
+        return bundle
+    return bundle[:last.start()] + FIT_TO_ELEMENT_JS.format(view=view) + bundle[last.start():]
+
+
+def _plotly_esm() -> str:
+    esm = go.FigureWidget._esm
+    return Path(str(esm)).read_text(encoding="utf-8") if isinstance(esm, Path) else str(esm)
 
 
 def _instances() -> dict:
@@ -52,6 +119,7 @@ class FigureWidget(go.FigureWidget):
     again) and ``canary`` (the trace-edit id the first view must report; None once it has).
     """
 
+    _esm = course_esm(_plotly_esm())
     # class attributes: plotly's figures refuse new public attributes on an instance
     reopens = 0
     canary: int | None = None

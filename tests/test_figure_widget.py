@@ -131,3 +131,27 @@ def test_reopening_stops_after_max_reopens(comms):
         if fig.canary is None:  # no reopen, so no new canary: the next report is not checked
             break
     assert fig.reopens == MAX_REOPENS and len(figure_comms(comms)) == MAX_REOPENS + 1
+
+
+def test_the_course_module_adds_the_fit_before_plotlys_last_export():
+    from rnncourse.figure_widget import FIT_TO_ELEMENT_JS, course_esm
+
+    bundle = "var a=1;export{b as default};var V=class{};export{M as FigureModel,V as FigureView}"
+    out = course_esm(bundle)
+    assert out.startswith("var a=1;export{b as default};var V=class{};\n;(() => {")
+    assert "const View = V;" in out and out.endswith("export{M as FigureModel,V as FigureView}")
+    assert FIT_TO_ELEMENT_JS.format(view="V") in out
+    assert course_esm("export{b as default}") == "export{b as default}"  # no view: unchanged
+    assert course_esm("no module") == "no module"
+    with pytest.raises(TypeError, match="bundle"):
+        course_esm(None)
+
+
+def test_the_course_figure_widget_ships_plotlys_module_with_the_fit():
+    import plotly.graph_objects as go
+
+    from rnncourse.figure_widget import FigureWidget
+
+    ours, plotly_s = str(FigureWidget._esm), str(go.FigureWidget._esm)
+    assert len(ours) > len(plotly_s) and "ResizeObserver" in ours  # the pinned plotly has a view
+    assert ours.replace(ours[ours.index("\n;(() => {"):ours.rindex("})();\n") + 6], "") == plotly_s
