@@ -46,9 +46,10 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 lab: check-python $(STAMP)
 	$(BIN)/rnncourse lab $(WORKSPACE) --port $(PORT) --no-browser
 
-# Three processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
-# with two, a fresh-clone run kept about 1.4 of the 2 cores busy (a browser test waits on the
-# page and the kernel); a third fills those waits. JOBS=0 runs them in one.
+# Two processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
+# one core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one. Three
+# took longer in a fresh-clone run (788 s instead of 708 s), and so did building the site beside
+# the tests (1271 s): the two cores are busier than their average use suggests.
 # --no-loadscope-reorder keeps the order scheduling.py sets (longest lessons first): xdist would
 # sort the groups by their number of tests, and a lesson in the browser is one test.
 # The JupyterHub class (tests/hub) runs in `make hub-test` only: with N=2 it took 6 minutes

@@ -1,9 +1,8 @@
 """How ``make test`` shares its tests between processes (pytest-xdist), and what they report.
 
 A serial run keeps one of the two cores idle most of the time: a lesson in the browser waits on
-its kernel, the kernel on a small model, and the unit tests wait for both; two processes still
-left the cores idle a third of the time. ``make test`` runs
-``pytest -n 3 --dist loadgroup --no-loadscope-reorder``: three worker processes, each handed
+its kernel, the kernel on a small model, and the unit tests wait for both. ``make test`` runs
+``pytest -n 2 --dist loadgroup --no-loadscope-reorder``: two worker processes, each handed
 whole *groups* of tests, in the order this module sets (xdist would otherwise sort the groups
 by their number of tests, which puts a lesson, one long test, last). The groups, set at
 collection time (the same in every worker):

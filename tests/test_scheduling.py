@@ -174,4 +174,4 @@ def test_what_a_worker_measured_reaches_the_controllers_summary(monkeypatch):
 def test_make_test_runs_two_workers_by_group():
     makefile = (ROOT / "Makefile").read_text()
     assert "-n $(JOBS) --dist loadgroup --no-loadscope-reorder" in makefile
-    assert "JOBS ?= 3" in makefile
+    assert "JOBS ?= 2" in makefile
