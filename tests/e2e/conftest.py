@@ -267,3 +267,34 @@ def lab(jupyter_lab, page, request):
         Path(f"{stem}-server.log").write_text(jupyter_lab.log())
     page.close()
     jupyter_lab.shutdown_kernels()
+
+
+@pytest.fixture
+def scratch_notebook():
+    """Write a small notebook under the served root: ``scratch_notebook(cells)`` -> its path.
+
+    Each goes into a folder of its own under ``test-artifacts/scratch/`` (ignored by git),
+    removed after the test; ``cells`` are code cells' sources.
+    """
+    import nbformat
+
+    scratch = ROOT / "test-artifacts" / "scratch"
+    folders = []
+
+    def write(cells, name: str = "scratch.ipynb") -> Path:
+        folder = scratch / secrets.token_hex(4)
+        folder.mkdir(parents=True)
+        folders.append(folder)
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                     "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+        path = folder / name
+        nbformat.write(nb, path)
+        return path
+
+    yield write
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    if scratch.is_dir() and not any(scratch.iterdir()):
+        scratch.rmdir()

@@ -9,17 +9,10 @@ file goes to a temporary folder, never to the repository's results folder.
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
-from pathlib import Path
 from urllib.parse import urlparse
 
-import nbformat
 import pytest
 from playwright.sync_api import expect
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRATCH = ROOT / "test-artifacts" / "exercise-feedback"  # /test-artifacts/ is ignored by git
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,27 +53,13 @@ _BOX_JS = r"""(output) => {
 
 
 @pytest.fixture
-def exercise_notebook(tmp_path):
+def exercise_notebook(scratch_notebook, tmp_path):
     """A four-cell notebook under the served root: imports, the wrong answer, the fixed one,
     the progress table."""
-    folder = SCRATCH / uuid.uuid4().hex[:8]
-    folder.mkdir(parents=True)
     results = tmp_path / "results"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(
-                    f"import os\nos.environ['RNNCOURSE_RESULTS'] = {str(results)!r}\n"
-                    "import numpy as np\nfrom rnncourse import check"),
-                nbformat.v4.new_code_cell(WRONG),
-                nbformat.v4.new_code_cell(FIXED),
-                nbformat.v4.new_code_cell("check.progress()")]
-    path = folder / "exercise.ipynb"
-    nbformat.write(nb, path)
-    yield path
-    shutil.rmtree(folder, ignore_errors=True)
-    if SCRATCH.is_dir() and not any(SCRATCH.iterdir()):
-        SCRATCH.rmdir()
+    return scratch_notebook([f"import os\nos.environ['RNNCOURSE_RESULTS'] = {str(results)!r}\n"
+                             "import numpy as np\nfrom rnncourse import check",
+                             WRONG, FIXED, "check.progress()"], "exercise.ipynb")
 
 
 def verdict_box(lab, cell: int) -> dict:

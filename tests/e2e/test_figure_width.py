@@ -10,15 +10,7 @@ drawn the same way, keeps the width of its first draw (the defect, shown beside 
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from pathlib import Path
-
-import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRATCH = ROOT / "test-artifacts" / "figure-width"  # /test-artifacts/ is ignored by git
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,30 +34,14 @@ _WIDTHS_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel .j
     .map(gd => ({drawn: gd._fullLayout ? gd._fullLayout.width : null, box: gd.clientWidth}))"""
 
 
-@pytest.fixture
-def width_notebook():
-    folder = SCRATCH / uuid.uuid4().hex[:8]
-    folder.mkdir(parents=True)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(DRAW), nbformat.v4.new_code_cell(WIDEN)]
-    path = folder / "width.ipynb"
-    nbformat.write(nb, path)
-    yield path
-    shutil.rmtree(folder, ignore_errors=True)
-    if SCRATCH.is_dir() and not any(SCRATCH.iterdir()):
-        SCRATCH.rmdir()
-
-
 def _widths(lab, want: str, timeout_ms: int = 60_000) -> list[dict]:
     lab.page.wait_for_function(f"() => {{ const w = ({_WIDTHS_JS})(); return w.length === 2 && "
                                f"w.every(x => x.drawn) && ({want})(w); }}", timeout=timeout_ms)
     return lab.page.evaluate(_WIDTHS_JS)
 
 
-def test_a_course_figure_follows_its_box_when_the_box_widens(lab, width_notebook):
-    lab.open(width_notebook)
+def test_a_course_figure_follows_its_box_when_the_box_widens(lab, scratch_notebook):
+    lab.open(scratch_notebook([DRAW, WIDEN], "width.ipynb"))
     lab.run_all(check_page=False)
     # (both cells have run: wait for the narrow first draw to be replaced, or time out)
     course, plain = _widths(lab, "w => w[0].box > 500 && Math.abs(w[0].drawn - w[0].box) <= 2")
