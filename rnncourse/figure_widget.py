@@ -99,9 +99,15 @@ def course_esm(bundle: str) -> str:
     return bundle[:last.start()] + FIT_TO_ELEMENT_JS.format(view=view) + bundle[last.start():]
 
 
-def _plotly_esm() -> str:
-    esm = go.FigureWidget._esm
+def _plotly_esm() -> str | None:
+    """plotly's front-end module as text (None for a FigureWidget that is no anywidget)."""
+    esm = getattr(go.FigureWidget, "_esm", None)
+    if esm is None:
+        return None
     return Path(str(esm)).read_text(encoding="utf-8") if isinstance(esm, Path) else str(esm)
+
+
+_PLOTLY_ESM = _plotly_esm()
 
 
 def _instances() -> dict:
@@ -119,7 +125,8 @@ class FigureWidget(go.FigureWidget):
     again) and ``canary`` (the trace-edit id the first view must report; None once it has).
     """
 
-    _esm = course_esm(_plotly_esm())
+    if _PLOTLY_ESM is not None:  # plotly >= 6: an anywidget
+        _esm = course_esm(_PLOTLY_ESM)
     # class attributes: plotly's figures refuse new public attributes on an instance
     reopens = 0
     canary: int | None = None
