@@ -16,13 +16,13 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
-import time
 import tomllib
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+from lab_url import first_answer, printed_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
@@ -133,17 +133,9 @@ def test_a_learner_gets_lessons_doctor_a_lesson_run_and_the_lab_from_the_wheel(
                                "--no-browser"], cwd=tmp_path, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        url = None
-        deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline and server.poll() is None:
-            time.sleep(0.5)
-            log.seek(0)
-            match = re.search(rf"(http://127\.0\.0\.1:{port}/\S+\?token=\w+)", log.read())
-            url = match and match.group(1)
-        assert url, (tmp_path / "lab.log").read_text()[-3000:]
+        url = printed_url(tmp_path / "lab.log", port, server)
         assert "/lab/tree/00_start_here.ipynb" in url
-        with urllib.request.urlopen(url, timeout=20) as page:
-            assert page.status == 200 and "JupyterLab" in page.read().decode()
+        assert "JupyterLab" in first_answer(url, server).decode()  # once it listens
         # A save through the server keeps the notebook and drops the widgets' state.
         token = url.rsplit("token=", 1)[1]
         api = f"http://127.0.0.1:{port}/api/contents/01_scope.ipynb?token={token}"

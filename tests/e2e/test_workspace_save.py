@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -22,6 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 from lab_page import LabPage
+from lab_url import first_answer, printed_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "workspace-e2e"  # ignored by git, like workspace/
@@ -62,12 +62,9 @@ def workspace_lab(chromium_executable, tmp_path_factory):
              "--no-browser"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
-        token, deadline = None, time.monotonic() + 120
-        while token is None and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.5)
-            match = re.search(rf"127\.0\.0\.1:{port}/\S*\?token=(\w+)", log_path.read_text())
-            token = match and match.group(1)
-        assert token, log_path.read_text()[-3000:]
+        url = printed_url(log_path, port, process)
+        token = url.rsplit("token=", 1)[1]
+        first_answer(url, process)  # it prints the URL before it listens
         base = f"http://127.0.0.1:{port}"
         yield SimpleNamespace(root=WORKSPACE, base=base, token=token, log=log_path,
                               notebook_url=lambda rel: f"{base}/lab/tree/{rel}?reset&token={token}")
