@@ -57,7 +57,7 @@ lab: check-python $(STAMP)
 JOBS ?= 2
 test: check-python $(STAMP) lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
-	  -n $(JOBS) --dist loadgroup --no-loadscope-reorder --ignore=tests/hub
+	  -n $(JOBS) --dist loadgroup --no-loadscope-reorder --ignore=tests/hub --durations=40
 
 # Every lesson at both ends of the declared version ranges, each in its own venv (.venv-deps-*):
 # not part of `make test` (it installs two environments). `make test-deps ENDS=lowest` for one.

@@ -99,6 +99,21 @@ def assign_groups(config, items) -> None:
     items.sort(key=_rank)  # stable: each lesson's cells and the other files keep their order
 
 
+def check_groups_in_effect(dist: str, ids: list[str]) -> None:
+    """Stop the run if ``--dist loadgroup`` would ignore the groups (in the controller, as each
+    worker reports its collection: ``ids``, the node ids it collected).
+
+    Every test is given a group (:func:`assign_groups`), which pytest-xdist 3.8 passes on by
+    appending ``@<group>`` to the node id. Under pytest 9.2 that no longer changes the node id
+    (pytest-xdist issue 1386), and xdist then hands the tests out one by one: a lesson's nbval
+    cells to both workers, a module's fixtures built twice. Nothing else would say so.
+    """
+    if dist == "loadgroup" and ids and not any("@" in nodeid for nodeid in ids):
+        pytest.exit(f"--dist loadgroup ignores the test groups with pytest {pytest.__version__} "
+                    f"and this pytest-xdist (pytest-xdist issue 1386; e.g. {ids[0]}): install "
+                    f"the versions in requirements.txt (`make setup`)", returncode=4)
+
+
 def records_folder(config) -> Path | None:
     """The folder this run's workers share, where each saving lesson leaves a file once it has
     run (None outside xdist)."""
@@ -143,6 +158,10 @@ class RunSummary:
         self._left = Counter(s for s in map(lesson_of, session.items)
                              if s is not None and keeps_records(s))
         self._savers = set(self._left)
+
+    @pytest.hookimpl(optionalhook=True)  # the controller, as a worker reports its collection
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        check_groups_in_effect(node.config.getvalue("dist"), ids)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
