@@ -49,7 +49,9 @@ lab: check-python $(STAMP)
 # Two processes share the tests (pytest-xdist; tests/scheduling.py says which goes where):
 # one core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one. Three
 # took longer in a fresh-clone run (788 s instead of 708 s), and so did building the site beside
-# the tests (1271 s): the two cores are busier than their average use suggests.
+# the tests (1271 s): the two cores are busier than their average use suggests. (Both were
+# measured while pytest 9.2 made xdist ignore the groups: tests/scheduling.py now stops such a
+# run.) --durations=40 lists the slowest tests at the end, where CI's log shows them.
 # --no-loadscope-reorder keeps the order scheduling.py sets (longest lessons first): xdist would
 # sort the groups by their number of tests, and a lesson in the browser is one test.
 # The JupyterHub class (tests/hub) runs in `make hub-test` only: with N=2 it took 6 minutes
