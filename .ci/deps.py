@@ -1,7 +1,7 @@
 """Constraints for `make test-deps`: pyproject's declared ranges at their lowest or newest end.
 
     python .ci/deps.py lowest   # name==lower bound: runtime, [lab], pytest and nbval
-    python .ci/deps.py newest   # the same names, unconstrained (pip takes the newest)
+    python .ci/deps.py newest   # the same lines as declared (pip takes the newest in range)
 
 torch comes first (stdout's first line says which torch to install and from where): its lower
 bound, or its newest release, from PyTorch's CPU index when that index answers, else from the
@@ -40,16 +40,18 @@ def main(end: str) -> int:
         print(f"usage: python .ci/deps.py lowest|newest, got {end!r}", file=sys.stderr)
         return 2
     cpu = index_reachable()
-    bounds = dict(lower_bound(line) for line in declared())
+    lines = {lower_bound(line)[0]: line for line in declared()}
+    bounds = {name: lower_bound(line)[1] for name, line in lines.items()}
     torch_min = bounds.pop("torch")
-    torch = f"torch=={torch_min}" if end == "lowest" else "torch"
+    # newest: the declared line itself, so that an upper bound (pytest<9.2) holds
+    torch = f"torch=={torch_min}" if end == "lowest" else lines["torch"]
     if cpu:
         print(f"# torch: {torch} --index-url https://download.pytorch.org/whl/cpu")
     else:
         print(f"# torch: {torch} (CPU index unreachable: the default index's build, on PyPI "
               "a CUDA build of several GB)")
     for name, version in bounds.items():
-        print(f"{name}=={version}" if end == "lowest" else name)
+        print(f"{name}=={version}" if end == "lowest" else lines[name])
     return 0
 
 

@@ -91,6 +91,29 @@ def test_every_declared_package_is_pinned_and_the_pin_satisfies_the_bound():
     assert pins["torch"] == "2.13.0", "torch must stay pinned to the CPU build on local disk"
 
 
+@pytest.mark.parametrize("end", ["lowest", "newest"])
+def test_make_test_deps_installs_each_end_of_the_declared_ranges(end):
+    # .ci/deps.py writes what `make test-deps` installs: every name at its lower bound, or the
+    # declared line itself, so that pip's newest stays inside an upper bound (pytest<9.2).
+    out = subprocess.run([sys.executable, str(ROOT / ".ci" / "deps.py"), end], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    torch, lines = out[0], [Requirement(line) for line in out[1:]]
+    declared = {**runtime_requirements(), **extra_requirements("lab")}
+    declared.update({n: r for n, r in extra_requirements("test").items() if n in ("pytest",
+                                                                                   "nbval")})
+    assert torch.startswith("# torch: torch") and {r.name for r in lines} | {"torch"} == set(
+        declared)
+    for req in lines:
+        bound = declared[req.name]
+        if end == "lowest":
+            (spec,) = req.specifier
+            assert spec.operator == "==" and bound.specifier.contains(spec.version), (req, bound)
+        else:
+            assert req.specifier == bound.specifier, (req, bound)
+    if end == "newest":
+        assert not next(r for r in lines if r.name == "pytest").specifier.contains("9.2.0")
+
+
 def test_the_runtime_dependencies_hold_no_jupyter_server_and_no_test_tools():
     # Installing the course into a running kernel (Colab, a hub image) must not pull JupyterLab,
     # pytest or an ipykernel upgrade into it: those live in the extras.
