@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -316,14 +317,25 @@ class Classroom:
     def spawn_all(self) -> None:
         """Start every student's server at once (as a class logging in at 9:00) and time each.
 
-        A student's spawn time runs from the request to the hub saying the server is ready
-        (the hub has seen it answer); their token is issued by the hub in the meantime.
+        A student's spawn time runs from their request to the hub saying the server is ready
+        (the hub has seen it answer); their token is issued by the hub in the meantime. The
+        requests go out together, one thread each: the hub answers a spawn request only once
+        the server is ready or ``slow_spawn_timeout`` (10 s) has passed, so requests sent one
+        after another would each start the clock late.
         """
-        started = {}
-        for student in self.students:
+        def request(student):
+            start = time.monotonic()
             status, body = self.api("POST", f"users/{student.name}/server")
+            return start, status, body, time.monotonic()
+
+        started, ready_at = {}, {}
+        with ThreadPoolExecutor(max_workers=len(self.students)) as pool:
+            answers = list(pool.map(request, self.students))
+        for student, (start, status, body, answered) in zip(self.students, answers):
             assert status in (201, 202), f"spawning {student.name}: {status} {body}"
-            started[student.name] = time.monotonic()
+            started[student.name] = start
+            if status == 201:  # ready when the hub answered
+                ready_at[student.name] = answered
         for student in self.students:
             status, body = self.api("POST", f"users/{student.name}/tokens",
                                     {"note": "the class test's student token"})
@@ -336,7 +348,8 @@ class Classroom:
                 status, body = self.api("GET", f"users/{student.name}")
                 server = (body or {}).get("servers", {}).get("", {}) if status == 200 else {}
                 if server.get("ready"):
-                    student.spawn_s = time.monotonic() - started[student.name]
+                    ready = ready_at.get(student.name, time.monotonic())
+                    student.spawn_s = ready - started[student.name]
                     student.server_pid = int(server["state"]["pid"])
                     pending.remove(student)
             if pending and time.monotonic() > deadline:
