@@ -234,6 +234,22 @@ def test_the_setup_is_skipped_when_nothing_changed(tmp_path):
         os.utime(stamp, (later + 100, later + 100))
 
 
+@pytest.mark.slow
+def test_the_pytest_command_collects_every_test_file():
+    # Plain `pytest` in a set-up clone: the console script, not `python -m pytest`, which
+    # would put the working directory on sys.path and hide an import of the repository's
+    # own packages (benchmarks) that only pyproject's `pythonpath` makes work.
+    command = Path(sys.executable).parent / "pytest"
+    if not command.is_file():
+        pytest.skip(f"no pytest command beside {sys.executable}")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([str(command), "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "tests"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "error" not in run.stdout.lower().splitlines()[-1], run.stdout[-2000:]
+
+
 def test_readme_starts_with_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     head = readme[: readme.index("## ", readme.index("make test"))]
