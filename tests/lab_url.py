@@ -1,4 +1,4 @@
-"""Waiting for a JupyterLab started by a test: its printed URL, then its first answer.
+"""Waiting for a JupyterLab started by a test: a free port, its printed URL, then its first answer.
 
 Jupyter Server (2.21 here) prints the URL with its token before it listens: the socket is bound
 by a callback of the event loop, which starts after the print. On a busy machine a request sent
@@ -8,11 +8,19 @@ runs and for at most ``wait_s``.
 """
 
 import re
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago (the OS's pick)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def printed_url(log: Path, port: int, server: subprocess.Popen, wait_s: float = 120) -> str:

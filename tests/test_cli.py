@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from lab_url import free_port
 
 from rnncourse import cli, environment
 from rnncourse.lessons import NOTEBOOKS, lesson_notebooks
@@ -30,9 +31,7 @@ def test_lessons_copies_every_lesson_and_says_so(capsys, tmp_path):
 def test_a_bad_folder_gets_one_line_and_status_2(capsys, tmp_path, problem):
     (tmp_path / "file").write_text("x")
     folder = tmp_path / "file" if problem == "file" else tmp_path / "file" / "below"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     for argv in (["lessons", str(folder)], ["lab", str(folder), "--port", port]):
         command = argv[0]
         status, out, err = run(capsys, *argv)

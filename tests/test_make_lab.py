@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -13,15 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab_url import first_answer, printed_url
+from lab_url import first_answer, free_port, printed_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -22,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from lab_url import first_answer, printed_url
+from lab_url import first_answer, free_port, printed_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
@@ -121,9 +120,7 @@ def test_a_learner_gets_lessons_doctor_a_lesson_run_and_the_lab_from_the_wheel(
                      env={"RNNCOURSE_RESULTS": str(tmp_path / "results")})
     assert lesson.returncode == 0, lesson.stdout[-3000:]
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = (tmp_path / "lab.log").open("w+")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),

@@ -27,7 +27,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from browser import (  # noqa: E402  (tests/browser.py, shared with tests/site)
     chromium_executable,  # noqa: F401  (a fixture)
 )
 from lab_page import LabPage, progress_rule  # noqa: E402  (progress_rule: tests/progress_rule.py)
+from lab_url import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -96,11 +96,6 @@ def kernel_profile(home: Path) -> tuple[Path, Path]:
         module=progress_rule.__file__, record_dir=str(records)))
     return ipython, records
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class JupyterLabServer:
@@ -210,7 +205,7 @@ def jupyter_lab(chromium_executable, tmp_path_factory):  # noqa: F811  (the fixt
                JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), PYTHONUNBUFFERED="1",
                IPYTHONDIR=str(ipython))
-    port, token = _free_port(), secrets.token_hex(24)
+    port, token = free_port(), secrets.token_hex(24)
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 from lab_page import LabPage
-from lab_url import first_answer, printed_url
+from lab_url import first_answer, free_port, printed_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "workspace-e2e"  # ignored by git, like workspace/
@@ -49,9 +48,7 @@ def workspace_lab(chromium_executable, tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     shutil.rmtree(WORKSPACE, ignore_errors=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), PYTHONUNBUFFERED="1")

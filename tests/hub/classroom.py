@@ -26,7 +26,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lab_url import free_port  # tests/lab_url.py (tests/hub/conftest.py puts tests/ on the path)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY_VERSION = "5.3.0"  # configurable-http-proxy, from npm
@@ -94,11 +95,6 @@ def proxy_command() -> list[str]:
                         f"configurable-http-proxy@{PROXY_VERSION}"], check=True, cwd=ROOT)
     return [str(PROXY_BIN)]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http(method: str, url: str, token: str | None = None, body: dict | None = None,
