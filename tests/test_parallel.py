@@ -56,9 +56,39 @@ def _where(k):
     return k, os.getpid()
 
 
-def test_this_process_and_the_workers_share_the_runs_in_order(monkeypatch):
+# A function as a notebook cell defines it: in a namespace of its own (the kernel's __main__),
+# with no module a worker could import it from. Run in this process it first waits (at most
+# 60 s) until a worker has run a call: otherwise, on a busy machine, this process can finish
+# every run before the worker's thread has taken its first one, and the runs would show
+# nothing about the workers (seen with three test processes on two cores).
+CELL = """
+import os
+import time
+from pathlib import Path
+
+
+def where(k, parent, marker):
+    if os.getpid() == parent:
+        deadline = time.monotonic() + 60
+        while not Path(marker).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        Path(marker).touch()
+    return k, os.getpid()
+"""
+
+
+def _cell_function():
+    namespace = {"__name__": "__main__"}
+    exec(CELL, namespace)
+    return namespace["where"]
+
+
+def test_this_process_and_the_workers_share_the_runs_in_order(monkeypatch, tmp_path):
     monkeypatch.setenv(parallel.ENV, "2")
-    out = parallel.run_each(_where, [{"k": k} for k in range(6)])
+    where, marker = _cell_function(), str(tmp_path / "a worker ran")
+    out = parallel.run_each(where, [{"k": k, "parent": os.getpid(), "marker": marker}
+                                    for k in range(6)])
     assert [k for k, _ in out] == list(range(6))
     pids = {pid for _, pid in out}
     assert os.getpid() in pids and len(pids) == 2, pids
@@ -66,10 +96,13 @@ def test_this_process_and_the_workers_share_the_runs_in_order(monkeypatch):
     assert out[0][1] != os.getpid() and out[-1][1] == os.getpid()
 
 
-def test_a_function_defined_in_a_notebook_goes_to_the_workers(monkeypatch):
+def test_a_function_defined_in_a_notebook_goes_to_the_workers(monkeypatch, tmp_path):
     monkeypatch.setenv(parallel.ENV, "2")
-    double = eval("lambda a: (2 * a, __import__('os').getpid())")  # a lambda: no module to import
-    out = parallel.run_each(double, [{"a": a} for a in range(4)])
+    where = _cell_function()
+    assert where.__module__ == "__main__"  # as in a kernel: the worker gets it by value
+    out = parallel.run_each(where, [{"k": 2 * k, "parent": os.getpid(),
+                                     "marker": str(tmp_path / "a worker ran")}
+                                    for k in range(4)])
     assert [v for v, _ in out] == [0, 2, 4, 6]
     assert len({pid for _, pid in out}) == 2
 
