@@ -50,8 +50,8 @@ lab: check-python $(STAMP)
 # core is otherwise idle while a lesson waits on its kernel. JOBS=0 runs them in one. The two
 # cores are busier than their average use (about 130% in a fresh-clone CI run) suggests: a
 # lesson in the browser is CPU-bound (lesson 6's test: 45 s alone, 99 s beside another lesson),
-# and building the site beside the tests, even at nice 10, made pytest take 576 s instead of 377
-# s and the whole CI 770 s instead of 708 s (2026-12-02). Three processes took 395 s, with the
+# and building the site beside the tests, even at nice 10, made pytest take 576 s instead of
+# 377 s and the whole CI 770 s instead of 708 s (2026-12-02). Three processes took 395 s, with the
 # built site's 19 tests among theirs, against 377 s for two without them: no gain worth a third
 # browser. --durations=40 lists the slowest tests at the end, where CI's log shows them.
 # --no-loadscope-reorder keeps the order scheduling.py sets (longest lessons first): xdist would
