@@ -17,7 +17,6 @@ from lab_url import first_answer, free_port, printed_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
 @pytest.mark.slow
 def test_make_lab_prints_a_url_that_serves_the_start_page(tmp_path):
     # A set-up that is out of date (a fresh clone, an edited pyproject.toml) runs first, outside

@@ -97,7 +97,6 @@ def kernel_profile(home: Path) -> tuple[Path, Path]:
     return ipython, records
 
 
-
 class JupyterLabServer:
     """A running ``jupyter lab``: its URL, token, log, and a small REST client."""
 

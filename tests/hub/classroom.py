@@ -96,7 +96,6 @@ def proxy_command() -> list[str]:
     return [str(PROXY_BIN)]
 
 
-
 def http(method: str, url: str, token: str | None = None, body: dict | None = None,
          timeout: float = 60) -> tuple[int, object]:
     """``(status, parsed JSON or text)``; HTTP errors are returned, not raised."""
